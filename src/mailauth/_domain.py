@@ -1,0 +1,136 @@
+"""Domain names: normalisation, IDNA, alignment, the Public Suffix List.
+
+Names are compared in one form everywhere: lower case, A-labels (``xn--``), no
+trailing dot. The Public Suffix List is RFC 7489's way to the organizational domain
+(§3.2); RFC 9989's DNS tree walk lives in the DMARC module.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from typing import Any, Literal
+
+__all__ = [
+    "AlignmentMode",
+    "aligned",
+    "is_valid_domain",
+    "normalize_domain",
+    "organizational_domain_psl",
+    "parse_ip",
+    "public_suffix_list",
+    "to_unicode",
+]
+
+AlignmentMode = Literal["r", "s"]
+
+
+def _label_to_ascii(label: str) -> str:
+    if label.isascii():
+        return label.lower()
+    try:
+        return label.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise ValueError(f"label {label!r} cannot be IDNA-encoded: {exc}") from exc
+
+
+def normalize_domain(name: str) -> str:
+    """The canonical form of a domain name: A-labels, lower case, no trailing dot.
+
+    :raises ValueError: for an empty label, a label over 63 octets, a name over 253
+        octets, or a U-label that IDNA cannot encode.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"a domain name is a str, not {type(name).__name__}")
+    text = name.strip()
+    if text.endswith("."):
+        text = text[:-1]
+    if not text:
+        raise ValueError("empty domain name")
+    # U+3002 and friends are label separators too (IDNA 2003, RFC 3490 §3.1).
+    for dot in ("\u3002", "\uff0e", "\uff61"):
+        text = text.replace(dot, ".")
+    labels = [_label_to_ascii(label) for label in text.split(".")]
+    for label in labels:
+        if not label:
+            raise ValueError(f"empty label in {name!r}")
+        if len(label) > 63:
+            raise ValueError(f"label longer than 63 octets in {name!r}")
+    result = ".".join(labels)
+    if len(result) > 253:
+        raise ValueError(f"domain name longer than 253 octets: {name[:40]!r}...")
+    return result
+
+
+def is_valid_domain(name: str) -> bool:
+    """True when :func:`normalize_domain` accepts the name."""
+    try:
+        normalize_domain(name)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def to_unicode(name: str) -> str:
+    """U-labels for display; labels that do not decode are left as they are."""
+    out = []
+    for label in name.split("."):
+        if label.lower().startswith("xn--"):
+            try:
+                out.append(label.encode("ascii").decode("idna"))
+                continue
+            except UnicodeError:
+                pass
+        out.append(label)
+    return ".".join(out)
+
+
+def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """An address from text; an IPv4-mapped IPv6 address becomes IPv4 (RFC 7208 §5).
+
+    :raises ValueError: when the text is not an address.
+    """
+    ip = ipaddress.ip_address(text.strip())
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+@lru_cache(maxsize=4)
+def public_suffix_list(path: str | None = None) -> Any:
+    """The Public Suffix List: publicsuffix2's bundled copy, or a newer file."""
+    import publicsuffix2
+
+    if path is None:
+        return publicsuffix2.PublicSuffixList()
+    with open(path, encoding="utf-8") as f:
+        return publicsuffix2.PublicSuffixList(f)
+
+
+def organizational_domain_psl(name: str, *, psl_file: str | None = None) -> str:
+    """The organizational domain by the Public Suffix List (RFC 7489 §3.2).
+
+    The public suffix plus one label; a name that is itself a public suffix is its
+    own organizational domain. ``psl_file`` loads a newer list than the bundled one.
+    """
+    domain = normalize_domain(name)
+    psl = public_suffix_list(psl_file)
+    # The public suffix by the PSL algorithm: wildcard rules apply, and a name under
+    # no rule falls under the implicit "*" rule (its last label is the suffix).
+    suffix = str(psl.get_tld(domain, wildcard=True, strict=False) or domain.rsplit(".", 1)[-1])
+    if domain == suffix or not domain.endswith("." + suffix):
+        return domain
+    head = domain[: -len(suffix) - 1]
+    return f"{head.rsplit('.', 1)[-1]}.{suffix}"
+
+
+def aligned(a: str, b: str, mode: AlignmentMode = "r", *,
+            org_domain: Any = organizational_domain_psl) -> bool:
+    """Identifier alignment (RFC 7489 §3.1): strict = equal names; relaxed = the
+    same organizational domain, found with ``org_domain`` (a callable)."""
+    na, nb = normalize_domain(a), normalize_domain(b)
+    if na == nb:
+        return True
+    if mode == "s":
+        return False
+    return bool(org_domain(na) == org_domain(nb))

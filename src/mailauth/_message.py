@@ -1,0 +1,281 @@
+"""A raw message split into header fields and a body, on bytes (RFC 5322 §2.1).
+
+No ``email.message`` round trips: every header field keeps its exact original bytes,
+folding included, so that signatures computed over them stay verifiable. Line endings
+are normalised to CRLF in the views protocol code hashes (``HeaderField.data``,
+``Message.iter_body()``), and the message says whether that changed anything.
+
+The body is never copied whole: from ``bytes`` it is a view of the input, from a
+binary file it is read in chunks each time it is iterated (the file must be
+seekable to be iterated more than once).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+__all__ = ["HeaderField", "Message", "MessageSource", "parse_message", "to_crlf"]
+
+MessageSource = bytes | bytearray | memoryview | BinaryIO
+
+DEFAULT_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderField:
+    """One header field.
+
+    ``raw`` is the field exactly as it was in the input (folding and line endings kept);
+    ``data`` is the same with every line ending CRLF (what DKIM and ARC hash). ``name``
+    is the field name as written, or ``""`` for a line that is not a field (no colon).
+    """
+
+    name: str
+    raw: bytes
+    data: bytes
+
+    @property
+    def lname(self) -> str:
+        """The field name in lower case, for comparisons."""
+        return self.name.lower()
+
+    @property
+    def value(self) -> bytes:
+        """The bytes after the colon, folding kept, final CRLF removed."""
+        colon = self.data.find(b":")
+        value = self.data[colon + 1:] if colon >= 0 else self.data
+        return value[:-2] if value.endswith(b"\r\n") else value
+
+    def unfolded(self) -> str:
+        """The value unfolded (RFC 5322 §2.2.3) and stripped, decoded as UTF-8."""
+        return self.value.replace(b"\r\n", b"").decode("utf-8", "replace").strip()
+
+    def __str__(self) -> str:
+        return self.data.decode("utf-8", "replace").rstrip("\r\n")
+
+
+def to_crlf(data: bytes) -> bytes:
+    """Every bare LF (one not after a CR) made CRLF; other bytes unchanged."""
+    if data.count(b"\n") == data.count(b"\r\n"):
+        return data
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def _field_name(first_line: bytes) -> str:
+    colon = first_line.find(b":")
+    if colon <= 0:
+        return ""
+    name = first_line[:colon].rstrip(b" \t")
+    # RFC 5322 §3.6.8: ftext is printable US-ASCII except colon.
+    if not name or any(b < 33 or b > 126 for b in name):
+        return ""
+    return name.decode("ascii")
+
+
+def _make_field(lines: list[bytes]) -> HeaderField:
+    raw = b"".join(lines)
+    data = to_crlf(raw)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return HeaderField(_field_name(lines[0]), raw, data)
+
+
+def _split_headers(lines: Iterator[bytes]) -> tuple[list[HeaderField], bytes, list[str]]:
+    """Group header lines into fields; returns (fields, separator line, defects)."""
+    fields: list[HeaderField] = []
+    defects: list[str] = []
+    current: list[bytes] = []
+    separator = b""
+    for line in lines:
+        if line in (b"\r\n", b"\n"):
+            separator = line
+            break
+        if line[:1] in (b" ", b"\t") and current:
+            current.append(line)
+            continue
+        if current:
+            fields.append(_make_field(current))
+        current = [line]
+    if current:
+        fields.append(_make_field(current))
+    for f in fields:
+        if not f.name:
+            first = f.raw.split(b"\n", 1)[0][:40]
+            defects.append(f"line is not a header field: {first!r}")
+    return fields, separator, defects
+
+
+class Message:
+    """A message split into header fields and a body; see :func:`parse_message`."""
+
+    __slots__ = ("_body_offset", "_data", "_file", "_file_pos", "_iterated", "_lazy_body_lf",
+                 "defects", "headers", "separator")
+
+    headers: tuple[HeaderField, ...]
+    separator: bytes
+    defects: tuple[str, ...]
+
+    def __init__(self, headers: tuple[HeaderField, ...], separator: bytes, defects: tuple[str, ...],
+                 *, data: bytes | None = None, body_offset: int = 0,
+                 file: BinaryIO | None = None, file_pos: int | None = None) -> None:
+        self.headers = headers
+        self.separator = separator
+        self.defects = defects
+        self._data = data
+        self._body_offset = body_offset
+        self._file = file
+        self._file_pos = file_pos
+        self._iterated = False
+        self._lazy_body_lf: bool | None = None
+
+    # -- headers -----------------------------------------------------------------
+    def get_all(self, name: str, *, bottom_up: bool = False) -> list[HeaderField]:
+        """Every field with that name (case-insensitive), top-down or bottom-up."""
+        lname = name.lower()
+        found = [h for h in self.headers if h.lname == lname]
+        if bottom_up:
+            found.reverse()
+        return found
+
+    def get(self, name: str) -> HeaderField | None:
+        """The first (topmost) field with that name, or None."""
+        lname = name.lower()
+        for h in self.headers:
+            if h.lname == lname:
+                return h
+        return None
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    # -- line endings --------------------------------------------------------------
+    @property
+    def normalized(self) -> bool:
+        """True when a line ending had to be changed to CRLF.
+
+        For a message read from a file the body is only known once it has been
+        iterated; before that this speaks for the header section alone.
+        """
+        if any(h.raw != h.data for h in self.headers) or self.separator == b"\n":
+            return True
+        if self._data is not None:
+            data, start = self._data, self._body_offset
+            return data.count(b"\n", start) != data.count(b"\r\n", start)
+        return bool(self._lazy_body_lf)
+
+    # -- body ------------------------------------------------------------------------
+    @property
+    def has_body_separator(self) -> bool:
+        """False when the message ended inside the header section (no blank line)."""
+        return self.separator != b""
+
+    def iter_body(self, chunk_size: int = DEFAULT_CHUNK, *, normalize: bool = True
+                  ) -> Iterator[bytes]:
+        """The body in chunks: with CRLF line endings (default) or exactly as stored."""
+        if self._data is not None:
+            yield from self._iter_bytes_body(chunk_size, normalize)
+            return
+        yield from self._iter_file_body(chunk_size, normalize)
+
+    def _iter_bytes_body(self, chunk_size: int, normalize: bool) -> Iterator[bytes]:
+        data, start = self._data, self._body_offset
+        assert data is not None
+        chunks = (data[pos:pos + chunk_size] for pos in range(start, len(data), chunk_size))
+        if normalize and data.count(b"\n", start) != data.count(b"\r\n", start):
+            yield from _normalizing(chunks)
+        else:
+            yield from chunks
+
+    def _iter_file_body(self, chunk_size: int, normalize: bool) -> Iterator[bytes]:
+        f = self._file
+        if f is None:
+            return
+        if self._iterated:
+            if self._file_pos is None:
+                raise ValueError("the message body came from a stream that cannot seek; "
+                                 "it can be read only once")
+            f.seek(self._file_pos)
+        elif self._file_pos is not None and f.tell() != self._file_pos:
+            f.seek(self._file_pos)
+        self._iterated = True
+        chunks: Iterator[bytes] = iter(lambda: f.read(chunk_size), b"")
+        if not normalize:
+            yield from chunks
+            return
+        changed = [False]
+        yield from _normalizing(chunks, changed)
+        self._lazy_body_lf = changed[0]
+
+    def body(self, *, normalize: bool = True) -> bytes:
+        """The whole body as bytes (for small messages; prefer :meth:`iter_body`)."""
+        return b"".join(self.iter_body(normalize=normalize))
+
+    def header_bytes(self) -> bytes:
+        """The header section with CRLF line endings, without the blank line."""
+        return b"".join(h.data for h in self.headers)
+
+    def __repr__(self) -> str:
+        names = ", ".join(h.name or "?" for h in self.headers[:6])
+        more = ", ..." if len(self.headers) > 6 else ""
+        return f"<Message {len(self.headers)} fields: {names}{more}>"
+
+
+def _normalizing(chunks: Iterator[bytes], changed: list[bool] | None = None
+                 ) -> Iterator[bytes]:
+    """CRLF-normalise a chunk stream; a CR at a chunk's end waits for the next chunk."""
+    carry = b""
+    for chunk in chunks:
+        if carry:
+            chunk = carry + chunk
+            carry = b""
+        if chunk.endswith(b"\r"):
+            carry = b"\r"
+            chunk = chunk[:-1]
+        if chunk:
+            out = to_crlf(chunk)
+            if changed is not None and out is not chunk:
+                changed[0] = True
+            yield out
+    if carry:
+        yield carry
+
+
+def parse_message(source: MessageSource) -> Message:
+    """Split a raw message into header fields and body.
+
+    :param source: the message as bytes, or a binary file object positioned at its
+        start (read in chunks; seekable files can have their body read many times).
+    :raises TypeError: for a ``str`` or other non-binary source.
+    """
+    if isinstance(source, str):
+        raise TypeError("parse_message() takes bytes or a binary file, not str; "
+                        "encode the message first")
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        fields, separator, defects = _split_headers(_byte_lines(data))
+        offset = sum(len(f.raw) for f in fields) + len(separator)
+        return Message(tuple(fields), separator, tuple(defects), data=data, body_offset=offset)
+    if not hasattr(source, "readline"):
+        kind = type(source).__name__
+        raise TypeError(f"parse_message() takes bytes or a binary file, not {kind}")
+    probe = source.read(0)
+    if not isinstance(probe, bytes):
+        raise TypeError("parse_message() needs a file opened in binary mode ('rb')")
+    fields, separator, defects = _split_headers(iter(source.readline, b""))
+    try:
+        pos: int | None = source.tell() if source.seekable() else None
+    except (OSError, io.UnsupportedOperation, AttributeError):
+        pos = None
+    return Message(tuple(fields), separator, tuple(defects), file=source, file_pos=pos)
+
+
+def _byte_lines(data: bytes) -> Iterator[bytes]:
+    pos, n = 0, len(data)
+    while pos < n:
+        nl = data.find(b"\n", pos)
+        end = n if nl < 0 else nl + 1
+        yield data[pos:end]
+        pos = end

@@ -1,0 +1,108 @@
+"""tag=value lists (RFC 6376 §3.2), shared by DKIM, ARC, DMARC, MTA-STS and TLS-RPT.
+
+    tag-list  =  tag-spec *( ";" tag-spec ) [ ";" ]
+    tag-spec  =  [FWS] tag-name [FWS] "=" [FWS] tag-value [FWS]
+    tag-name  =  ALPHA *ALNUMPUNC
+    tag-value =  [ tval *( 1*(WSP / FWS) tval ) ]
+    tval      =  1*VALCHAR            ; VALCHAR = %x21-3A / %x3C-7E
+
+Tag names are case-sensitive; a tag given twice makes the whole list invalid. Values
+keep their inner whitespace (callers that must, like ``b=``, remove it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from .errors import ParseError
+
+__all__ = ["TagList", "parse_tag_list"]
+
+_RFC = "RFC 6376 §3.2"
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_FWS_CHARS = " \t\r\n"
+_BAD_VALCHAR = re.compile(r"[^\x21-\x3a\x3c-\x7e \t\r\n]")
+# A line break must be followed by whitespace (folding), except at the very end.
+_BAD_FWS = re.compile(r"\r\n(?![ \t]|\Z)|\r(?!\n)(?![ \t]|\Z)|(?<!\r)\n(?![ \t]|\Z)")
+
+
+@dataclass(frozen=True, slots=True)
+class TagList(Mapping[str, str]):
+    """A parsed tag list: a read-only mapping in the order written, with positions."""
+
+    tags: tuple[tuple[str, str], ...]
+    positions: tuple[int, ...]
+
+    def __getitem__(self, key: str) -> str:
+        for name, value in self.tags:
+            if name == key:
+                return value
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self.tags)
+
+    def __len__(self) -> int:
+        return len(self.tags)
+
+    def position(self, key: str) -> int | None:
+        """Offset of the tag's name in the parsed text."""
+        for (name, _), pos in zip(self.tags, self.positions, strict=True):
+            if name == key:
+                return pos
+        return None
+
+
+def parse_tag_list(text: str, *, strict_values: bool = True, rfc: str = _RFC) -> TagList:
+    """Parse a tag=value list.
+
+    :param strict_values: reject characters outside VALCHAR and whitespace in values
+        (DKIM, ARC); DMARC and TLS-RPT callers relax this for what records carry in
+        the wild.
+    :param rfc: the section named in errors.
+    :raises ParseError: with the position of the offending tag.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse_tag_list() takes str, not {type(text).__name__}")
+    tags: list[tuple[str, str]] = []
+    positions: list[int] = []
+    seen: set[str] = set()
+    pos = 0
+    n = len(text)
+    bad_fws = _BAD_FWS.search(text)
+    if bad_fws is not None:
+        raise ParseError("line break not followed by whitespace (invalid FWS)",
+                         position=bad_fws.start(), rfc=rfc, text=text)
+    while pos <= n:
+        semi = text.find(";", pos)
+        end = n if semi < 0 else semi
+        spec = text[pos:end]
+        if spec.strip(_FWS_CHARS):
+            eq = spec.find("=")
+            lead = len(spec) - len(spec.lstrip(_FWS_CHARS))
+            if eq < 0:
+                raise ParseError(f"tag without '=': {spec.strip()!r}", position=pos + lead,
+                                 rfc=rfc, text=text)
+            name = spec[:eq].strip(_FWS_CHARS)
+            if not _NAME.match(name):
+                raise ParseError(f"invalid tag name {name!r}", position=pos + lead, rfc=rfc,
+                                 text=text)
+            value = spec[eq + 1:].strip(_FWS_CHARS)
+            if strict_values:
+                bad = _BAD_VALCHAR.search(value)
+                if bad is not None:
+                    raise ParseError(f"invalid character {bad.group()!r} in value of tag {name!r}",
+                                     position=pos + eq + 1 + spec[eq + 1:].find(bad.group()),
+                                     rfc=rfc, text=text)
+            if name in seen:
+                raise ParseError(f"duplicate tag {name!r}", position=pos + lead, rfc=rfc, text=text)
+            seen.add(name)
+            tags.append((name, value))
+            positions.append(pos + lead)
+        # An empty spec (";;" or a trailing ";") is tolerated, as every verifier does.
+        if semi < 0:
+            break
+        pos = semi + 1
+    return TagList(tuple(tags), tuple(positions))

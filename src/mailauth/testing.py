@@ -1,0 +1,207 @@
+"""Test doubles for mailauth's checks, usable by both drivers (DESIGN.md §3).
+
+:class:`FakeResolver` serves records from a dict or from RFC 1035 zone-file text,
+follows CNAMEs the way a recursive resolver does, tells NXDOMAIN from NODATA (a name
+with records below it exists, RFC 8020), and records every query it was asked.
+:class:`FakeFetcher` serves HTTPS responses from a dict.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeAlias
+
+from ._flow import MX, TLSA, Answer, Fetch, Outcome, Query, Record, Response, normalize_qname
+
+__all__ = ["FakeFetcher", "FakeResolver"]
+
+NameType: TypeAlias = str | tuple[str, str]
+_MAX_CNAME_CHAIN = 16
+
+
+def parse_presentation(rdtype: str, value: Any) -> Record:
+    """A typed record from its presentation format ("10 mx.example.org", ...)."""
+    rdtype = rdtype.upper()
+    if rdtype == "TXT":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+        if isinstance(value, Sequence):
+            return "".join(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                           for v in value)
+        raise TypeError(f"TXT value must be str or a list of str, not {type(value).__name__}")
+    if isinstance(value, MX | TLSA | ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return value
+    text = str(value).strip()
+    if rdtype == "A":
+        return ipaddress.IPv4Address(text)
+    if rdtype == "AAAA":
+        return ipaddress.IPv6Address(text)
+    if rdtype == "MX":
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            pref, exchange = value
+            return MX(int(pref), str(exchange).rstrip(".") or ".")
+        pref_text, _, exchange = text.partition(" ")
+        return MX(int(pref_text), exchange.strip().rstrip(".") or ".")
+    if rdtype in ("PTR", "CNAME"):
+        return text.rstrip(".")
+    if rdtype == "TLSA":
+        parts = text.split()
+        if len(parts) < 4:
+            raise ValueError(f"TLSA needs 'usage selector mtype data', got {text!r}")
+        return TLSA(int(parts[0]), int(parts[1]), int(parts[2]), bytes.fromhex("".join(parts[3:])))
+    return text
+
+
+def _valid_name(name: str) -> bool:
+    if name == "":
+        return False
+    if len(name) > 253:
+        return False
+    return all(0 < len(label) <= 63 for label in name.split("."))
+
+
+class FakeResolver:
+    """An in-memory resolver for tests and notebooks.
+
+    :param records: ``{name: {rdtype: [value, ...]}}`` with values in presentation
+        format, except TXT, whose value is the record's text as one str, or a list of
+        str for one record made of several strings.
+    :param tempfail: names (every type) or ``(name, rdtype)`` pairs answered TEMPFAIL.
+    :param authentic: names whose answers carry ``authentic=True``.
+
+    ``queries`` lists every query asked, in order.
+    """
+
+    def __init__(self, records: Mapping[str, Mapping[str, Iterable[Any]]] | None = None, *,
+                 tempfail: Iterable[NameType] = (), authentic: Iterable[str] = ()) -> None:
+        self._data: dict[str, dict[str, list[Record]]] = {}
+        self._existing: set[str] = set()
+        self._tempfail_names: set[str] = set()
+        self._tempfail_pairs: set[tuple[str, str]] = set()
+        self._authentic: set[str] = {normalize_qname(n) for n in authentic}
+        self.queries: list[Query] = []
+        for item in tempfail:
+            if isinstance(item, tuple):
+                self._tempfail_pairs.add((normalize_qname(item[0]), item[1].upper()))
+            else:
+                self._tempfail_names.add(normalize_qname(item))
+        for name in self._tempfail_names | {n for n, _ in self._tempfail_pairs}:
+            self._mark_exists(name)
+        for name, types in (records or {}).items():
+            for rdtype, values in types.items():
+                self.add(name, rdtype, *values)
+
+    def _mark_exists(self, name: str) -> None:
+        # A name exists, and so does every name above it (empty non-terminals, RFC 8020).
+        labels = name.split(".")
+        for i in range(len(labels)):
+            self._existing.add(".".join(labels[i:]))
+
+    def add(self, name: str, rdtype: str, *values: Any) -> FakeResolver:
+        """Add records at a name (returns self, for chaining)."""
+        key = normalize_qname(name)
+        bucket = self._data.setdefault(key, {}).setdefault(rdtype.upper(), [])
+        bucket.extend(parse_presentation(rdtype, v) for v in values)
+        self._mark_exists(key)
+        return self
+
+    @classmethod
+    def from_zone(cls, text: str, *, origin: str | None = None,
+                  tempfail: Iterable[NameType] = (), authentic: Iterable[str] = ()) -> FakeResolver:
+        """A resolver from RFC 1035 zone-file text (``$ORIGIN``, ``$TTL``, ``@`` work).
+
+        Without ``$ORIGIN`` or ``origin`` the names must be absolute. A zone with no
+        SOA record is accepted.
+        """
+        import dns.exception
+        import dns.rdataclass
+        import dns.rdatatype
+        import dns.zone
+
+        from .resolvers import records_from_rrset
+
+        try:
+            zone = dns.zone.from_text(text, origin=origin, relativize=False,
+                                      check_origin=False, allow_include=False)
+        except dns.exception.DNSException as exc:
+            raise ValueError(f"zone text does not parse: {exc}") from exc
+        fake = cls(tempfail=tempfail, authentic=authentic)
+        for name, node in zone.nodes.items():
+            owner = name.to_text(omit_final_dot=True)
+            for rdataset in node.rdatasets:
+                rdtype = dns.rdatatype.to_text(rdataset.rdtype)
+                if rdtype in ("SOA", "NS", "RRSIG", "NSEC", "DNSKEY", "DS", "NSEC3"):
+                    fake._mark_exists(normalize_qname(owner))
+                    continue
+                fake.add(owner, rdtype, *records_from_rrset(rdtype, rdataset))
+        return fake
+
+    def answer(self, query: Query) -> Answer:
+        """The answer to a query, without recording it (for inspection)."""
+        name, rdtype = query.key()
+        if not _valid_name(name):
+            return Answer(query, Outcome.NXDOMAIN, reason="invalid name")
+        seen: list[str] = []
+        while True:
+            if name in self._tempfail_names or (name, rdtype) in self._tempfail_pairs:
+                return Answer(query, Outcome.TEMPFAIL, reason="timeout (FakeResolver)")
+            types = self._data.get(name, {})
+            authentic = name in self._authentic
+            canonical = name if seen else None
+            if types.get(rdtype):
+                return Answer(query, Outcome.OK, tuple(types[rdtype]), ttl=300,
+                              authentic=authentic, canonical_name=canonical)
+            cname = types.get("CNAME")
+            if cname and rdtype != "CNAME":
+                seen.append(name)
+                name = normalize_qname(cname[0])
+                if name in seen or len(seen) > _MAX_CNAME_CHAIN:
+                    return Answer(query, Outcome.TEMPFAIL, reason="CNAME loop (SERVFAIL)")
+                continue
+            if name in self._existing:
+                return Answer(query, Outcome.NODATA, ttl=300, authentic=authentic,
+                              canonical_name=canonical)
+            return Answer(query, Outcome.NXDOMAIN, ttl=300, authentic=authentic,
+                          canonical_name=canonical)
+
+    def resolve(self, query: Query, *, timeout: float = 5.0) -> Answer:
+        self.queries.append(query)
+        return self.answer(query)
+
+    async def aresolve(self, query: Query, *, timeout: float = 5.0) -> Answer:
+        return self.resolve(query, timeout=timeout)
+
+    def asked(self, name: str, rdtype: str | None = None) -> int:
+        """How many times a name (and type) was asked."""
+        key = normalize_qname(name)
+        return sum(1 for q in self.queries
+                   if q.key()[0] == key and (rdtype is None or q.key()[1] == rdtype.upper()))
+
+    def __repr__(self) -> str:
+        return f"FakeResolver({len(self._data)} names, {len(self.queries)} queries asked)"
+
+
+class FakeFetcher:
+    """Serves ``{url: Response | bytes}``; any other URL gets a connection error."""
+
+    def __init__(self, responses: Mapping[str, Response | bytes] | None = None) -> None:
+        self._responses = dict(responses or {})
+        self.requests: list[Fetch] = []
+
+    def fetch(self, request: Fetch) -> Response:
+        self.requests.append(request)
+        found = self._responses.get(request.url)
+        if found is None:
+            return Response(request.url, error="connection refused (FakeFetcher has no such URL)")
+        if isinstance(found, bytes):
+            found = Response(request.url, 200, (("Content-Type", "text/plain"),), found)
+        if len(found.body) > request.max_bytes:
+            return Response(request.url, found.status, found.headers,
+                            error=f"response larger than {request.max_bytes} bytes")
+        return found
+
+    async def afetch(self, request: Fetch) -> Response:
+        return self.fetch(request)
