@@ -113,30 +113,54 @@ class FakeResolver:
                   tempfail: Iterable[NameType] = (), authentic: Iterable[str] = ()) -> FakeResolver:
         """A resolver from RFC 1035 zone-file text (``$ORIGIN``, ``$TTL``, ``@`` work).
 
-        Without ``$ORIGIN`` or ``origin`` the names must be absolute. A zone with no
-        SOA record is accepted.
+        Without ``$ORIGIN`` or ``origin`` the names must be absolute. One text may hold
+        records of several zones; a zone with no SOA record is accepted.
         """
         import dns.exception
+        import dns.name
         import dns.rdataclass
         import dns.rdatatype
-        import dns.zone
+        import dns.tokenizer
+        import dns.zonefile
 
         from .resolvers import records_from_rrset
 
-        try:
-            zone = dns.zone.from_text(text, origin=origin, relativize=False,
-                                      check_origin=False, allow_include=False)
-        except dns.exception.DNSException as exc:
-            raise ValueError(f"zone text does not parse: {exc}") from exc
         fake = cls(tempfail=tempfail, authentic=authentic)
-        for name, node in zone.nodes.items():
-            owner = name.to_text(omit_final_dot=True)
-            for rdataset in node.rdatasets:
-                rdtype = dns.rdatatype.to_text(rdataset.rdtype)
-                if rdtype in ("SOA", "NS", "RRSIG", "NSEC", "DNSKEY", "DS", "NSEC3"):
-                    fake._mark_exists(normalize_qname(owner))
-                    continue
-                fake.add(owner, rdtype, *records_from_rrset(rdtype, rdataset))
+        soa_owners: list[str] = []
+
+        class Txn(dns.zonefile.RRsetsReaderTransaction):
+            # Under the root origin, one text may hold records of several zones (a
+            # forward zone and its in-addr.arpa PTRs); SOAs only mark names as existing.
+            def add(self, *args: Any) -> None:
+                if len(args) == 3 and getattr(args[2], "rdtype", None) == dns.rdatatype.SOA:
+                    soa_owners.append(args[0].to_text(omit_final_dot=True))
+                    return
+                super().add(*args)
+
+        class Manager(dns.zonefile.RRSetsReaderManager):
+            def writer(self, replacement: bool = False) -> Txn:
+                return Txn(self, replacement, False)  # type: ignore[no-untyped-call]
+
+        manager = Manager(dns.name.root, False, dns.rdataclass.IN)
+        try:
+            with manager.writer(True) as txn:
+                reader = dns.zonefile.Reader(
+                    dns.tokenizer.Tokenizer(text, "<zone>"), dns.rdataclass.IN, txn,
+                    allow_directives={"$ORIGIN", "$TTL"}, default_ttl=300)
+                if origin is not None:
+                    reader.current_origin = dns.name.from_text(origin)
+                reader.read()
+        except (dns.exception.DNSException, ValueError) as exc:
+            raise ValueError(f"zone text does not parse: {exc}") from exc
+        for owner in soa_owners:
+            fake._mark_exists(normalize_qname(owner))
+        for rrset in manager.rrsets:
+            owner = rrset.name.to_text(omit_final_dot=True)
+            rdtype = dns.rdatatype.to_text(rrset.rdtype)
+            if rdtype in ("NS", "RRSIG", "NSEC", "NSEC3", "DNSKEY", "DS"):
+                fake._mark_exists(normalize_qname(owner))
+                continue
+            fake.add(owner, rdtype, *records_from_rrset(rdtype, rrset))
         return fake
 
     def answer(self, query: Query) -> Answer:
