@@ -162,27 +162,24 @@ def test_async_driver_resolves_a_tuple_concurrently() -> None:
     assert answers[0] == answers[5]
 
 
+def five_lookups() -> Flow[list[Answer]]:
+    out = []
+    for i in range(5):
+        out.append((yield from query(f"h{i}.example.org", "A")))
+    return out
+
+
 def test_budget_exhausted_answers_tempfail_without_asking() -> None:
-    def flow() -> Flow[list[Answer]]:
-        out = []
-        for i in range(5):
-            out.append((yield from query(f"h{i}.example.org", "A")))
-        return out
     slow = SlowResolver(0.1)
-    answers = Check(flow, budget=0.25).run(slow)
+    answers = Check(five_lookups, budget=0.25).run(slow)
     assert slow.count < 5
     assert answers[-1].outcome is Outcome.TEMPFAIL
     assert "budget" in answers[-1].reason
 
 
 def test_budget_async() -> None:
-    def flow() -> Flow[list[Answer]]:
-        out = []
-        for i in range(5):
-            out.append((yield from query(f"h{i}.example.org", "A")))
-        return out
     slow = SlowResolver(0.1)
-    answers = asyncio.run(Check(flow).arun(slow, budget=0.25))
+    answers = asyncio.run(Check(five_lookups).arun(slow, budget=0.25))
     assert answers[-1].outcome is Outcome.TEMPFAIL
     assert slow.count < 5
 

@@ -353,16 +353,16 @@ class Check(Generic[T_co]):
         """A fresh flow, for driving by hand (sans-I/O)."""
         return self._factory()
 
+    def _start(self, budget: float | None) -> tuple[_Session, Flow[T_co]]:
+        return (_Session(self.budget if budget is None else budget, self.query_timeout),
+                self._factory())
+
     def run(self, resolver: Resolver | None = None, fetcher: Fetcher | None = None, *,
             budget: float | None = None) -> T_co:
         """Run blocking; the system resolver when none is given. Never touches asyncio."""
-        if resolver is None:
-            from .resolvers import DNSResolver
-            resolver = DNSResolver()
-        if fetcher is None:
-            fetcher = _default_fetcher()
-        session = _Session(self.budget if budget is None else budget, self.query_timeout)
-        gen = self._factory()
+        resolver = resolver or _default_resolver()
+        fetcher = fetcher or _default_fetcher()
+        session, gen = self._start(budget)
         reply: Reply | None = None
         try:
             while True:
@@ -382,13 +382,9 @@ class Check(Generic[T_co]):
     async def arun(self, resolver: AsyncResolver | None = None,
                    fetcher: AsyncFetcher | None = None, *, budget: float | None = None) -> T_co:
         """Run on asyncio; independent queries a flow yields together go out together."""
-        if resolver is None:
-            from .resolvers import DNSResolver
-            resolver = DNSResolver()
-        if fetcher is None:
-            fetcher = _default_fetcher()
-        session = _Session(self.budget if budget is None else budget, self.query_timeout)
-        gen = self._factory()
+        resolver = resolver or _default_resolver()
+        fetcher = fetcher or _default_fetcher()
+        session, gen = self._start(budget)
         reply: Reply | None = None
         try:
             while True:
@@ -425,6 +421,11 @@ async def _gather(session: _Session, resolver: AsyncResolver,
     by_key = dict(zip(keys, results, strict=True))
     return tuple(by_key[q.key()] if by_key[q.key()].query == q else _rebind(by_key[q.key()], q)
                  for q in queries)
+
+
+def _default_resolver() -> Any:
+    from .resolvers import DNSResolver
+    return DNSResolver()
 
 
 def _default_fetcher() -> Any:
