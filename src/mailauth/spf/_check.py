@@ -1,0 +1,583 @@
+"""check_host() as a flow (RFC 7208 §4, §5, §6, §7): sans-I/O, driven by ``Check``."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TypeAlias
+
+from .._domain import parse_ip
+from .._flow import Answer, Check, Flow, Outcome, Query, query, query_all
+from ..errors import ParseError
+from ..status import Status
+from ._record import (
+    Macro,
+    MacroString,
+    Mechanism,
+    Record,
+    is_spf_record,
+    parse_explain_string,
+    parse_record,
+)
+from ._result import SPFResult, TraceStep
+
+__all__ = ["check_host", "check_host_flow", "check_spf", "check_spf_flow"]
+
+IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# RFC 7208 §4.6.2: qualifier → result of a matching mechanism.
+QUALIFIER_RESULT = {"+": Status.PASS, "-": Status.FAIL, "~": Status.SOFTFAIL,
+                    "?": Status.NEUTRAL}
+
+# Deeper nesting than this cannot happen within 10 DNS-querying terms; a guard only.
+_MAX_DEPTH = 64
+
+
+class _Abort(Exception):
+    """Ends check_host() with permerror or temperror (internal; never escapes)."""
+
+    def __init__(self, status: Status, problem: str) -> None:
+        super().__init__(problem)
+        self.status = status
+        self.problem = problem
+
+
+class _State:
+    """What one check_host() evaluation shares across includes and redirects."""
+
+    __slots__ = ("default_explanation", "helo", "ip", "ip_text", "local", "lookups",
+                 "max_lookups", "max_mx", "max_ptr", "max_voids", "now", "ptr_names",
+                 "receiver", "reverse_name", "sender", "sender_domain", "trace",
+                 "v4", "voids")
+
+    def __init__(self, ip: IPAddress, sender: str, helo: str | None, receiver: str | None,
+                 max_lookups: int, max_voids: int, max_mx: int, max_ptr: int,
+                 now: float | None, default_explanation: str) -> None:
+        self.ip = ip
+        self.v4 = ip.version == 4
+        self.ip_text = str(ip)
+        local, at, domain = sender.rpartition("@")
+        if not at:
+            local, domain = "", sender
+        # RFC 7208 §4.3: a <sender> with no local-part gets "postmaster".
+        self.local = local or "postmaster"
+        self.sender_domain = domain
+        self.sender = f"{self.local}@{domain}"
+        self.helo = helo
+        self.receiver = receiver
+        self.lookups = 0
+        self.voids = 0
+        self.max_lookups = max_lookups
+        self.max_voids = max_voids
+        self.max_mx = max_mx
+        self.max_ptr = max_ptr
+        self.now = now
+        self.default_explanation = default_explanation
+        self.trace: list[TraceStep] = []
+        self.ptr_names: list[str] | None = None
+        self.reverse_name = ip.reverse_pointer
+
+    def step(self, depth: int, domain: str, term: str, outcome: str,
+             target: str | None = None, answers: tuple[Answer, ...] = ()) -> None:
+        self.trace.append(TraceStep(depth, domain, term, outcome, target,
+                                    tuple(a.describe() for a in answers),
+                                    self.lookups, self.voids))
+
+    def count_lookup(self, term: str) -> None:
+        # RFC 7208 §4.6.4: at most 10 mechanisms and modifiers that query DNS.
+        self.lookups += 1
+        if self.lookups > self.max_lookups:
+            raise _Abort(Status.PERMERROR,
+                         f"more than {self.max_lookups} DNS-querying terms (at {term!r}), "
+                         "RFC 7208 §4.6.4")
+
+    def count_void(self, answer: Answer) -> None:
+        # RFC 7208 §4.6.4: at most 2 lookups that return NXDOMAIN or no answers.
+        self.voids += 1
+        if self.voids > self.max_voids:
+            raise _Abort(Status.PERMERROR,
+                         f"more than {self.max_voids} void lookups (last: {answer.describe()}), "
+                         "RFC 7208 §4.6.4")
+
+
+# --- domains ----------------------------------------------------------------------
+
+def _is_checkable_domain(domain: str) -> bool:
+    """RFC 7208 §4.3: a well-formed, multi-label domain name."""
+    name = domain[:-1] if domain.endswith(".") else domain
+    if not name or len(name) > 253:
+        return False
+    labels = name.split(".")
+    if len(labels) < 2:
+        return False
+    return all(0 < len(label) <= 63 for label in labels)
+
+
+def _query_name(expanded: str) -> str | None:
+    """The DNS name an expanded target-name stands for, or None when it cannot be one.
+
+    RFC 7208 §7.3: over 253 characters, labels are removed from the left until it
+    fits. A name with an empty label or a label over 63 octets cannot be queried and is
+    treated as non-existent (RFC 7208 §4.3 by analogy; the suite's preferred answer).
+    """
+    name = expanded[:-1] if expanded.endswith(".") else expanded
+    while len(name) > 253 and "." in name:
+        name = name.split(".", 1)[1]
+    if not name or len(name) > 253:
+        return None
+    for label in name.split("."):
+        if not label or len(label) > 63:
+            return None
+    return name
+
+
+# --- macros (RFC 7208 §7) -----------------------------------------------------------
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _url_escape(text: str) -> str:
+    """RFC 7208 §7.3: upper-case macros are URL-escaped (RFC 3986 unreserved kept)."""
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode("utf-8"))
+
+
+def _ip_macro(ip: IPAddress) -> str:
+    # RFC 7208 §7.3: IPv6 addresses are dot-separated nibbles.
+    if ip.version == 4:
+        return str(ip)
+    return ".".join(ip.exploded.replace(":", "").upper())
+
+
+def _transform(value: str, macro: Macro) -> str:
+    """Split on the delimiters, reverse, keep the rightmost parts, join with '.'."""
+    delimiters = macro.delimiters or "."
+    if not macro.reverse and macro.digits is None and delimiters == ".":
+        return value
+    for d in delimiters:
+        if d != ".":
+            value = value.replace(d, ".")
+    parts = value.split(".")
+    if macro.reverse:
+        parts.reverse()
+    if macro.digits is not None and macro.digits < len(parts):
+        parts = parts[-macro.digits:]
+    return ".".join(parts)
+
+
+def _letter(st: _State, letter: str, domain: str) -> str:
+    if letter == "d":
+        return domain
+    if letter == "i":
+        return _ip_macro(st.ip)
+    if letter == "s":
+        return st.sender
+    if letter == "l":
+        return st.local
+    if letter == "o":
+        return st.sender_domain
+    if letter == "v":
+        return "in-addr" if st.v4 else "ip6"
+    if letter == "h":
+        return st.helo or "unknown"
+    if letter == "c":
+        return st.ip_text
+    if letter == "r":
+        return st.receiver or "unknown"
+    if letter == "t":
+        return str(int(st.now if st.now is not None else time.time()))
+    raise AssertionError(letter)  # the parser admits no other letter
+
+
+def _expand(st: _State, ms: MacroString, domain: str, depth: int) -> Flow[str]:
+    """Expand a macro-string for the current <domain> (RFC 7208 §7.3)."""
+    if ms.literal is not None:
+        return ms.literal
+    out: list[str] = []
+    for part in ms.parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        if part.letter == "p":
+            value = yield from _validated_name(st, domain, depth)
+        else:
+            value = _letter(st, part.letter, domain)
+        value = _transform(value, part)
+        out.append(_url_escape(value) if part.url_escape else value)
+    return "".join(out)
+
+
+def _validated_names(st: _State, depth: int, domain: str) -> Flow[list[str]]:
+    """The client's validated domain names (RFC 7208 §5.5): PTR names whose A/AAAA
+    records include the client address, from at most ``max_ptr`` PTR names (§4.6.4)."""
+    if st.ptr_names is not None:
+        return st.ptr_names
+    answer = yield from query(st.reverse_name, "PTR")
+    names: list[str] = []
+    if answer.ok:
+        candidates = [str(n) for n in answer.records[: st.max_ptr]]
+        rdtype = "A" if st.v4 else "AAAA"
+        checks = yield from query_all(tuple(Query(n, rdtype) for n in candidates
+                                            if _query_name(n) is not None))
+        for check in checks:
+            if check.ok and st.ip in check.records:
+                names.append(check.query.name)
+        st.step(depth, domain, "validated names", ", ".join(names) or "none",
+                st.reverse_name, (answer, *checks))
+    else:
+        st.step(depth, domain, "validated names", "none", st.reverse_name, (answer,))
+    st.ptr_names = names
+    return names
+
+
+def _validated_name(st: _State, domain: str, depth: int) -> Flow[str]:
+    """The ``p`` macro (RFC 7208 §7.3): the domain itself, a subdomain, any, or unknown."""
+    names = yield from _validated_names(st, depth, domain)
+    target = domain.lower().rstrip(".")
+    for name in names:
+        if name.lower() == target:
+            return name
+    for name in names:
+        if name.lower().endswith("." + target):
+            return name
+    return names[0] if names else "unknown"
+
+
+# --- check_host() -------------------------------------------------------------------
+
+def _select_record(st: _State, answer: Answer, domain: str) -> str | None:
+    """RFC 7208 §4.4, §4.5: the one v=spf1 TXT record, None, or an error."""
+    if answer.outcome is Outcome.TEMPFAIL:
+        raise _Abort(Status.TEMPERROR, f"DNS lookup of {domain} TXT failed "
+                                       f"({answer.reason or 'timeout or SERVFAIL'})")
+    if not answer.ok:
+        return None
+    found = [r for r in answer.records if isinstance(r, str) and is_spf_record(r)]
+    if len(found) > 1:
+        raise _Abort(Status.PERMERROR, f"{len(found)} v=spf1 records at {domain} "
+                                       "(RFC 7208 §4.5)")
+    return found[0] if found else None
+
+
+def _parse(text: str, domain: str) -> Record:
+    try:
+        return parse_record(text)
+    except ParseError as exc:
+        raise _Abort(Status.PERMERROR, f"syntax error in the record of {domain}: "
+                                       f"{exc}") from None
+
+
+def _target(st: _State, mech: Mechanism, domain: str, depth: int) -> Flow[str | None]:
+    if mech.target is None:
+        return domain
+    if mech.target.literal is not None:
+        expanded = mech.target.literal
+    else:
+        expanded = yield from _expand(st, mech.target, domain, depth)
+    return _query_name(expanded)
+
+
+def _address_match(st: _State, records: tuple[object, ...], mech: Mechanism) -> bool:
+    length = mech.cidr4 if st.v4 else mech.cidr6
+    ip = st.ip
+    if length is None:
+        return ip in records
+    for addr in records:
+        if isinstance(addr, ipaddress.IPv4Address | ipaddress.IPv6Address) and (
+                addr.version == ip.version):
+            net = ipaddress.ip_network((addr, length), strict=False)
+            if ip in net:
+                return True
+    return False
+
+
+def _check_dns(st: _State, answer: Answer, what: str) -> None:
+    if answer.outcome is Outcome.TEMPFAIL:
+        raise _Abort(Status.TEMPERROR, f"DNS lookup {answer.query} failed during {what} "
+                                       f"({answer.reason or 'timeout or SERVFAIL'})")
+    if answer.outcome is not Outcome.OK or not answer.records:
+        st.count_void(answer)
+
+
+def _mechanism(st: _State, mech: Mechanism, domain: str, depth: int) -> Flow[bool]:
+    """Whether one mechanism matches (RFC 7208 §5), recording a trace step."""
+    name = mech.name
+    term = mech.text or mech.render()
+    if name == "ip4" or name == "ip6":
+        net = mech.network
+        hit = net is not None and st.ip.version == net.version and st.ip in net
+        st.step(depth, domain, term, "match" if hit else "no match")
+        return hit
+    if name == "all":
+        st.step(depth, domain, term, "match")
+        return True
+    st.count_lookup(term)
+    if name == "include":
+        assert mech.target is not None
+        target = yield from _target(st, mech, domain, depth)
+        st.step(depth, domain, term, "evaluating", target)
+        if target is None or not _is_checkable_domain(target):
+            raise _Abort(Status.PERMERROR, f"include of an invalid domain name ({term})")
+        status, _, _ = yield from _check_host(st, target, depth + 1, False)
+        if status is Status.NONE:
+            # RFC 7208 §5.2: an included domain without an SPF record is permerror.
+            raise _Abort(Status.PERMERROR, f"{term}: {target} has no SPF record "
+                                           "(RFC 7208 §5.2)")
+        hit = status is Status.PASS
+        st.step(depth, domain, term, f"{'match' if hit else 'no match'} "
+                f"(included result {status})", target)
+        return hit
+    target = yield from _target(st, mech, domain, depth)
+    if target is None:
+        st.step(depth, domain, term, "no match (target is not a valid domain name)")
+        return False
+    rdtype = "A" if st.v4 or name == "exists" else "AAAA"
+    if name == "a" or name == "exists":
+        answer = yield from query(target, rdtype)
+        _check_dns(st, answer, term)
+        if name == "exists":
+            hit = answer.ok and bool(answer.records)
+        else:
+            hit = answer.ok and _address_match(st, answer.records, mech)
+        st.step(depth, domain, term, "match" if hit else "no match", target, (answer,))
+        return hit
+    if name == "mx":
+        answer = yield from query(target, "MX")
+        _check_dns(st, answer, term)
+        if not answer.ok:
+            st.step(depth, domain, term, "no match", target, (answer,))
+            return False
+        # RFC 7208 §4.6.4: no more than 10 address lookups per mx mechanism.
+        if len(answer.records) > st.max_mx:
+            st.step(depth, domain, term, f"more than {st.max_mx} MX names", target, (answer,))
+            raise _Abort(Status.PERMERROR, f"{term}: {len(answer.records)} MX records, "
+                                           f"more than {st.max_mx} (RFC 7208 §4.6.4)")
+        hosts = [mx.exchange for mx in answer.records
+                 if getattr(mx, "exchange", ".") not in (".", "")]
+        names = [h for h in (_query_name(h) for h in hosts) if h is not None]
+        replies = yield from query_all(tuple(Query(h, rdtype) for h in names))
+        hit = False
+        for reply in replies:
+            if reply.outcome is Outcome.TEMPFAIL:
+                st.step(depth, domain, term, "temperror", target, (answer, *replies))
+                _check_dns(st, reply, term)
+            if reply.ok and _address_match(st, reply.records, mech):
+                hit = True
+                break
+        st.step(depth, domain, term, "match" if hit else "no match", target,
+                (answer, *replies))
+        return hit
+    # ptr (RFC 7208 §5.5): DNS errors here make the mechanism not match.
+    names = yield from _validated_names(st, depth, domain)
+    want = target.lower()
+    hit = any(n.lower() == want or n.lower().endswith("." + want) for n in names)
+    st.step(depth, domain, term, "match" if hit else "no match", target)
+    return hit
+
+
+def _explanation(st: _State, record: Record, domain: str, depth: int) -> Flow[str]:
+    """RFC 7208 §6.2: the exp= text; any failure means the default explanation."""
+    assert record.exp is not None
+    try:
+        target = yield from _expand(st, record.exp.value, domain, depth)
+    except _Abort:
+        return st.default_explanation
+    name = _query_name(target)
+    if name is None:
+        return st.default_explanation
+    answer = yield from query(name, "TXT")
+    st.step(depth, domain, str(record.exp), "explanation", name, (answer,))
+    if not answer.ok or len(answer.records) != 1:
+        return st.default_explanation
+    try:
+        text = parse_explain_string(str(answer.records[0]))
+        return (yield from _expand(st, text, domain, depth))
+    except (ParseError, _Abort):
+        return st.default_explanation
+
+
+def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> Flow[tuple[Status, str | None, str]]:
+    """check_host() (RFC 7208 §4): (result, deciding term, explanation)."""
+    if depth > _MAX_DEPTH:
+        raise _Abort(Status.PERMERROR, "include/redirect nesting too deep")
+    if not _is_checkable_domain(domain):
+        st.step(depth, domain, "record", "none (not a valid multi-label domain name)")
+        return Status.NONE, None, ""
+    answer = yield from query(domain, "TXT")
+    if depth and answer.void:
+        st.count_void(answer)
+    text = _select_record(st, answer, domain)
+    if text is None:
+        st.step(depth, domain, "record", "no SPF record", domain, (answer,))
+        return Status.NONE, None, ""
+    record = _parse(text, domain)
+    st.step(depth, domain, "record", repr(text), domain)
+    for mech in record.mechanisms:
+        if (yield from _mechanism(st, mech, domain, depth)):
+            status = QUALIFIER_RESULT[mech.qualifier]
+            explanation = ""
+            if status is Status.FAIL and want_exp:
+                explanation = st.default_explanation
+                if record.exp is not None:
+                    explanation = yield from _explanation(st, record, domain, depth)
+            return status, mech.text or mech.render(), explanation
+    # RFC 7208 §6.1: redirect applies when nothing matched and there is no "all".
+    if record.redirect is not None and not record.has_all:
+        term = str(record.redirect)
+        st.count_lookup(term)
+        expanded = yield from _expand(st, record.redirect.value, domain, depth)
+        target = _query_name(expanded)
+        st.step(depth, domain, term, "redirecting", target)
+        if target is None or not _is_checkable_domain(target):
+            raise _Abort(Status.PERMERROR, f"redirect to an invalid domain name ({term})")
+        status, matched, explanation = yield from _check_host(st, target, depth + 1, want_exp)
+        if status is Status.NONE:
+            raise _Abort(Status.PERMERROR, f"redirect target {target} has no SPF record "
+                                           "(RFC 7208 §6.1)")
+        return status, matched, explanation
+    st.step(depth, domain, "(end)", "neutral: no mechanism matched")
+    return Status.NEUTRAL, None, ""
+
+
+_REASONS: dict[Status, Callable[[str, str, str | None], str]] = {
+    Status.PASS: lambda ip, d, m: f"{d} designates {ip} as permitted sender ({m})",
+    Status.FAIL: lambda ip, d, m: f"{d} does not designate {ip} as permitted sender ({m})",
+    Status.SOFTFAIL: lambda ip, d, m: f"{d} does not designate {ip}, softly ({m})",
+    Status.NEUTRAL: lambda ip, d, m: (f"{d} says nothing definite about {ip} ({m})" if m
+                                      else f"no mechanism of {d} matched {ip}"),
+    Status.NONE: lambda ip, d, m: f"{d} publishes no SPF record",
+}
+
+
+def check_host_flow(ip: str | IPAddress, domain: str, sender: str, *,
+                    helo: str | None = None, receiver: str | None = None,
+                    identity: str = "mailfrom", max_lookups: int = 10,
+                    max_void_lookups: int = 2, max_mx: int = 10, max_ptr: int = 10,
+                    default_explanation: str = "",
+                    now: float | None = None) -> Flow[SPFResult]:
+    """check_host() as a flow, for composing into other checks (RFC 7208 §4)."""
+    addr = _ip(ip)
+    if not isinstance(domain, str) or not isinstance(sender, str):
+        raise TypeError("domain and sender are str")
+    st = _State(addr, sender, helo, receiver, max_lookups, max_void_lookups, max_mx,
+                max_ptr, now, default_explanation)
+    return _run(st, domain, identity)
+
+
+def _ip(ip: str | IPAddress) -> IPAddress:
+    if isinstance(ip, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        return ip
+    if not isinstance(ip, str):
+        raise TypeError(f"ip is a str or an ipaddress address, not {type(ip).__name__}")
+    return parse_ip(ip)  # RFC 7208 §5: IPv4-mapped IPv6 is treated as IPv4
+
+
+def _run(st: _State, domain: str, identity: str) -> Flow[SPFResult]:
+    problem = ""
+    matched: str | None = None
+    explanation = ""
+    try:
+        status, matched, explanation = yield from _check_host(st, domain, 0, True)
+        reason = _REASONS[status](st.ip_text, domain, matched)
+    except _Abort as abort:
+        status, problem = abort.status, abort.problem
+        st.step(0, domain, "(error)", f"{status}: {problem}")
+        reason = problem
+    except Exception as exc:  # a bug must not take the caller's mail server down
+        status, problem = Status.TEMPERROR, f"internal error: {type(exc).__name__}: {exc}"
+        reason = problem
+    record = next((s.term for s in st.trace if s.depth == 0 and s.term == "record"), None)
+    del record
+    top_record = next((s.outcome for s in st.trace
+                       if s.depth == 0 and s.term == "record" and s.outcome.startswith("'")),
+                      None)
+    return SPFResult(status=status, identity=identity, domain=domain, sender=st.sender,
+                     ip=st.ip_text, explanation=explanation, matched=matched, reason=reason,
+                     problem=problem, lookups=st.lookups, void_lookups=st.voids,
+                     max_lookups=st.max_lookups, max_void_lookups=st.max_voids,
+                     trace=tuple(st.trace), helo_domain=st.helo, receiver=st.receiver,
+                     record=top_record[1:-1] if top_record else None)
+
+
+def check_host(ip: str | IPAddress, domain: str, sender: str, *, helo: str | None = None,
+               receiver: str | None = None, identity: str = "mailfrom",
+               max_lookups: int = 10, max_void_lookups: int = 2, max_mx: int = 10,
+               max_ptr: int = 10, default_explanation: str = "", now: float | None = None,
+               budget: float = 20.0) -> Check[SPFResult]:
+    """check_host(<ip>, <domain>, <sender>) of RFC 7208 §4, ready to run.
+
+    :param ip: the SMTP client's address (str or ipaddress); IPv4-mapped IPv6 is IPv4.
+    :param domain: the domain whose SPF record is checked.
+    :param sender: the MAIL FROM address or ``postmaster@<helo>`` (§4.1).
+    :param helo: the HELO/EHLO name, for the ``h`` macro; ``receiver`` for ``r``.
+    :param max_lookups, max_void_lookups, max_mx, max_ptr: the §4.6.4 limits.
+    :param default_explanation: the explanation after a fail without a usable exp=.
+    :param now: the time for the ``t`` macro (seconds since the epoch).
+    :param budget: wall-clock seconds for all DNS work (§4.6.4); past it, temperror.
+    :raises ValueError: when ``ip`` is not an IP address.
+    """
+    addr = _ip(ip)
+    kwargs = dict(helo=helo, receiver=receiver, identity=identity, max_lookups=max_lookups,
+                  max_void_lookups=max_void_lookups, max_mx=max_mx, max_ptr=max_ptr,
+                  default_explanation=default_explanation, now=now)
+    return Check(lambda: check_host_flow(addr, domain, sender, **kwargs),  # type: ignore[arg-type]
+                 budget=budget)
+
+
+def check_spf_flow(ip: str | IPAddress, mail_from: str, helo: str | None, *,
+                   receiver: str | None = None, max_lookups: int = 10,
+                   max_void_lookups: int = 2, max_mx: int = 10, max_ptr: int = 10,
+                   default_explanation: str = "", now: float | None = None,
+                   check_helo: bool = True) -> Flow[SPFResult]:
+    """Both SPF identities as one flow (RFC 7208 §2.3, §2.4)."""
+    addr = _ip(ip)
+    limits = dict(max_lookups=max_lookups, max_void_lookups=max_void_lookups, max_mx=max_mx,
+                  max_ptr=max_ptr, default_explanation=default_explanation, now=now)
+    helo_result: SPFResult | None = None
+    helo_name = (helo or "").strip() or None
+    if helo_name is not None and check_helo:
+        # RFC 7208 §2.3: the HELO identity, with <sender> postmaster@<helo>.
+        helo_result = yield from check_host_flow(
+            addr, helo_name, f"postmaster@{helo_name}", helo=helo_name, receiver=receiver,
+            identity="helo", **limits)  # type: ignore[arg-type]
+    reverse_path = (mail_from or "").strip()
+    if reverse_path.startswith("<") and reverse_path.endswith(">"):
+        reverse_path = reverse_path[1:-1]
+    if reverse_path:
+        sender = reverse_path
+        domain = reverse_path.rpartition("@")[2]
+    else:
+        # RFC 7208 §2.4: a null reverse-path is checked as postmaster@<helo>.
+        sender = f"postmaster@{helo_name or ''}"
+        domain = helo_name or ""
+    result = yield from check_host_flow(addr, domain, sender, helo=helo_name,
+                                        receiver=receiver, identity="mailfrom",
+                                        **limits)  # type: ignore[arg-type]
+    return replace(result, helo=helo_result)
+
+
+def check_spf(ip: str | IPAddress, mail_from: str, helo: str | None, *,
+              receiver: str | None = None, max_lookups: int = 10, max_void_lookups: int = 2,
+              max_mx: int = 10, max_ptr: int = 10, default_explanation: str = "",
+              now: float | None = None, check_helo: bool = True,
+              budget: float = 20.0) -> Check[SPFResult]:
+    """SPF for a message's MAIL FROM and HELO identities (RFC 7208 §2.3, §2.4).
+
+    The result is the MAIL FROM identity's (the verdict; with a null reverse-path
+    that is ``postmaster@<helo>``), with the HELO identity's result in ``.helo``.
+
+    :param ip: the SMTP client's address; ``mail_from`` the reverse-path ("" or "<>"
+        when null); ``helo`` the HELO/EHLO name; ``receiver`` this host's name.
+    :param check_helo: set False to skip the HELO identity.
+    Other parameters as :func:`check_host`.
+    :raises ValueError: when ``ip`` is not an IP address.
+    """
+    addr = _ip(ip)
+    kwargs = dict(receiver=receiver, max_lookups=max_lookups,
+                  max_void_lookups=max_void_lookups, max_mx=max_mx, max_ptr=max_ptr,
+                  default_explanation=default_explanation, now=now, check_helo=check_helo)
+    return Check(lambda: check_spf_flow(addr, mail_from, helo, **kwargs),  # type: ignore[arg-type]
+                 budget=budget)

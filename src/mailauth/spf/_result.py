@@ -1,0 +1,142 @@
+"""What an SPF check returns: :class:`SPFResult` and its trace (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..status import Status
+
+__all__ = ["SPFResult", "TraceStep"]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One step of an evaluation, for people reading why a verdict was reached.
+
+    ``depth`` is the include/redirect nesting (0 for the checked domain), ``domain``
+    the <domain> being evaluated, ``term`` the term as written (or ``"record"`` for the
+    record lookup), ``target`` the name after macro expansion, ``answers`` the DNS
+    answers the step saw (one line each), ``outcome`` what the step concluded, and
+    ``lookups``/``void_lookups`` the running counts after it (RFC 7208 §4.6.4).
+    """
+
+    depth: int
+    domain: str
+    term: str
+    outcome: str
+    target: str | None = None
+    answers: tuple[str, ...] = ()
+    lookups: int = 0
+    void_lookups: int = 0
+
+    def __str__(self) -> str:
+        indent = "  " * self.depth
+        target = f" -> {self.target}" if self.target and self.target != self.term else ""
+        line = (f"{indent}{self.term}{target}: {self.outcome} "
+                f"[lookups {self.lookups}, void {self.void_lookups}]")
+        for answer in self.answers:
+            line += f"\n{indent}    dns {answer}"
+        return line
+
+
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*\Z")
+
+
+def _value(text: str) -> str:
+    """A Received-SPF key-value (RFC 7208 §9.1): dot-atom or quoted-string."""
+    if _DOT_ATOM.match(text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _comment(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+@dataclass(frozen=True, slots=True)
+class SPFResult:
+    """The result of check_host() for one identity (RFC 7208 §2.6, §4).
+
+    :param status: the RFC 7208 §2.6 result.
+    :param identity: ``"mailfrom"`` or ``"helo"`` (RFC 7208 §2.3, §2.4).
+    :param domain: the <domain> checked; ``sender`` the <sender> (§4.1).
+    :param ip: the client address as given (IPv4-mapped IPv6 shown as IPv4).
+    :param explanation: the ``exp=`` text after a fail (§6.2), or the default one.
+    :param matched: the term that decided the result, as written, or None.
+    :param reason: a sentence saying why, for people.
+    :param problem: for permerror and temperror, what went wrong.
+    :param lookups: DNS-querying terms used of ``max_lookups`` (§4.6.4).
+    :param void_lookups: void lookups used of ``max_void_lookups`` (§4.6.4).
+    :param trace: every step taken, in order.
+    :param helo_domain: the HELO/EHLO name given, ``receiver`` the checking host.
+    :param helo: for :func:`check_spf`'s MAIL FROM result, the HELO identity's result.
+    """
+
+    status: Status
+    identity: str
+    domain: str
+    sender: str
+    ip: str
+    explanation: str = ""
+    matched: str | None = None
+    reason: str = ""
+    problem: str = ""
+    lookups: int = 0
+    void_lookups: int = 0
+    max_lookups: int = 10
+    max_void_lookups: int = 2
+    trace: tuple[TraceStep, ...] = ()
+    helo_domain: str | None = None
+    receiver: str | None = None
+    record: str | None = None
+    helo: SPFResult | None = None
+
+    def trace_text(self) -> str:
+        """The trace, one step a line, indented by include depth."""
+        return "\n".join(str(step) for step in self.trace)
+
+    def comment(self) -> str:
+        """The human comment of RFC 7208 §9.1's example wording."""
+        who = self.receiver or "unknown"
+        s = self.status
+        if s is Status.PASS:
+            text = f"domain of {self.sender} designates {self.ip} as permitted sender"
+        elif s is Status.FAIL:
+            text = f"domain of {self.sender} does not designate {self.ip} as permitted sender"
+        elif s is Status.SOFTFAIL:
+            text = (f"domain of transitioning {self.sender} does not designate {self.ip} "
+                    "as permitted sender")
+        elif s is Status.NEUTRAL:
+            text = f"{self.ip} is neither permitted nor denied by domain of {self.sender}"
+        elif s is Status.NONE:
+            text = f"domain of {self.sender} does not provide an SPF record"
+        elif s is Status.TEMPERROR:
+            text = f"error in processing during lookup of {self.sender}: {self.problem}"
+        else:
+            text = f"permanent error in processing domain of {self.domain}: {self.problem}"
+        return f"{who}: {text}"
+
+    def received_spf(self) -> str:
+        """The Received-SPF header field (RFC 7208 §9.1), without the final CRLF."""
+        pairs = [("client-ip", self.ip), ("envelope-from", self.sender)]
+        if self.helo_domain:
+            pairs.append(("helo", self.helo_domain))
+        if self.problem and self.status.is_error:
+            pairs.append(("problem", self.problem))
+        if self.receiver:
+            pairs.append(("receiver", self.receiver))
+        pairs.append(("identity", self.identity))
+        if self.matched:
+            pairs.append(("mechanism", self.matched))
+        kv = "; ".join(f"{k}={_value(v)}" for k, v in pairs)
+        return f"Received-SPF: {self.status} ({_comment(self.comment())}) {kv};"
+
+    def authres(self) -> str:
+        """The Authentication-Results ``spf=`` fragment (RFC 8601 §2.7.2, RFC 7208 §9.2)."""
+        prop = "smtp.helo" if self.identity == "helo" else "smtp.mailfrom"
+        value = self.domain if self.identity == "helo" else self.sender
+        return f"spf={self.status} {prop}={_value(value)}"
+
+    def __str__(self) -> str:
+        return f"spf={self.status} ({self.reason})" if self.reason else f"spf={self.status}"
