@@ -1,0 +1,1 @@
+"""Integration tests on loopback servers (see docs/testing.md)."""
