@@ -4,7 +4,7 @@ The conventions are the suite's own (see ../shared/vectors/openspf-rfc7208/SOURC
 and pyspf's test driver): a name with ``SPF`` entries but no ``TXT`` entry also
 serves them as TXT (RFC 7208 dropped type 99, the suite relies on this
 duplication); ``TXT: NONE`` means "no TXT record here" and stops that duplication;
-the bare entry ``TIMEOUT`` makes the name's lookups time out unless a record of the
+the bare entry ``TIMEOUT`` (or blitiri's ``TIMEOUT: true`` / ``SERVFAIL: true``) makes the name's lookups time out unless a record of the
 asked type came before it in the list; names under ``error.`` that are absent time out.
 """
 
@@ -33,7 +33,9 @@ class SuiteResolver:
             has_txt = any(isinstance(e, dict) and "TXT" in e for e in entries or [])
             generated: list[tuple[str, Any]] = []
             for entry in entries or []:
-                if entry == "TIMEOUT":
+                if entry == "TIMEOUT" or (isinstance(entry, dict) and (
+                        entry.get("TIMEOUT") is True or entry.get("SERVFAIL") is True)):
+                    # blitiri's copies write TIMEOUT and SERVFAIL as maps.
                     rows.append(("TIMEOUT", None))
                     continue
                 for rdtype, value in entry.items():
