@@ -190,6 +190,27 @@ def test_cname_is_followed_and_reported(driver: str, unbound: DNSResolver) -> No
     assert direct.canonical_name == "mx.example.test"
 
 
+def test_cname_to_nothing(driver: str, server: DNSResolver) -> None:
+    # RFC 6604 §2.1: the rcode is that of the last name in the chain
+    answer = ask(driver, server, "dangling.example.test", "A")
+    assert answer.outcome is Outcome.NXDOMAIN, answer.describe()
+    target = ask(driver, server, "dangling.example.test", "CNAME")
+    assert target.records == ("nowhere.example.test",), target.describe()
+
+
+def test_cname_to_a_name_without_that_type_is_nodata(driver: str, server: DNSResolver) -> None:
+    answer = ask(driver, server, "alias.example.test", "TXT")
+    assert answer.outcome is Outcome.NODATA, answer.describe()
+
+
+def test_wildcard(driver: str, unbound: DNSResolver) -> None:
+    for name in ("x.wild.example.test", "a.b.wild.example.test"):
+        answer = ask(driver, unbound, name, "TXT")
+        assert answer.records == ("from the wildcard",), answer.describe()
+        assert answer.authentic
+    assert ask(driver, unbound, "x.wild.example.test", "A").outcome is Outcome.NODATA
+
+
 def test_mixed_case_and_trailing_dot(driver: str, server: DNSResolver) -> None:
     answer = ask(driver, server, "MULTI.Example.TEST.", "TXT")
     assert answer.records == ("v=spf1 ip4:192.0.2.0/24 -all",), answer.describe()
