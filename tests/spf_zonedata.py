@@ -4,8 +4,9 @@ The conventions are the suite's own (see ../shared/vectors/openspf-rfc7208/SOURC
 and pyspf's test driver): a name with ``SPF`` entries but no ``TXT`` entry also
 serves them as TXT (RFC 7208 dropped type 99, the suite relies on this
 duplication); ``TXT: NONE`` means "no TXT record here" and stops that duplication;
-the bare entry ``TIMEOUT`` (or blitiri's ``TIMEOUT: true`` / ``SERVFAIL: true``) makes the name's lookups time out unless a record of the
-asked type came before it in the list; names under ``error.`` that are absent time out.
+the bare entry ``TIMEOUT`` (blitiri: ``TIMEOUT: true``, ``SERVFAIL: true``) makes the name's
+lookups time out unless a record of the asked type came before it in the list;
+names under ``error.`` that are absent time out.
 """
 
 from __future__ import annotations

@@ -49,10 +49,10 @@ class _State:
 
     __slots__ = ("default_explanation", "helo", "ip", "ip_text", "local", "lookups",
                  "max_lookups", "max_mx", "max_ptr", "max_voids", "now", "ptr_names",
-                 "receiver", "reverse_name", "sender", "sender_domain", "trace",
+                 "receiver", "record", "reverse_name", "sender", "sender_domain", "trace",
                  "v4", "voids")
 
-    def __init__(self, ip: IPAddress, sender: str, helo: str | None, receiver: str | None,
+    def __init__(self, ip: IPAddress, sender: str, *, helo: str | None, receiver: str | None,
                  max_lookups: int, max_voids: int, max_mx: int, max_ptr: int,
                  now: float | None, default_explanation: str) -> None:
         self.ip = ip
@@ -77,9 +77,10 @@ class _State:
         self.default_explanation = default_explanation
         self.trace: list[TraceStep] = []
         self.ptr_names: list[str] | None = None
+        self.record: str | None = None
         self.reverse_name = ip.reverse_pointer
 
-    def step(self, depth: int, domain: str, term: str, outcome: str,
+    def step(self, depth: int, domain: str, term: str, outcome: str,  # noqa: PLR0917
              target: str | None = None, answers: tuple[Answer, ...] = ()) -> None:
         self.trace.append(TraceStep(depth, domain, term, outcome, target,
                                     tuple(a.describe() for a in answers),
@@ -304,7 +305,7 @@ def _mechanism(st: _State, mech: Mechanism, domain: str, depth: int) -> Flow[boo
     """Whether one mechanism matches (RFC 7208 §5), recording a trace step."""
     name = mech.name
     term = mech.text or mech.render()
-    if name == "ip4" or name == "ip6":
+    if name in ("ip4", "ip6"):
         net = mech.network
         hit = net is not None and st.ip.version == net.version and st.ip in net
         st.step(depth, domain, term, "match" if hit else "no match")
@@ -333,7 +334,7 @@ def _mechanism(st: _State, mech: Mechanism, domain: str, depth: int) -> Flow[boo
         st.step(depth, domain, term, "no match (target is not a valid domain name)")
         return False
     rdtype = "A" if st.v4 or name == "exists" else "AAAA"
-    if name == "a" or name == "exists":
+    if name in ("a", "exists"):
         answer = yield from query(target, rdtype)
         _check_dns(st, answer, term)
         if name == "exists":
@@ -397,7 +398,10 @@ def _explanation(st: _State, record: Record, domain: str, depth: int) -> Flow[st
         return st.default_explanation
 
 
-def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> Flow[tuple[Status, str | None, str]]:
+_Verdict: TypeAlias = tuple[Status, str | None, str]
+
+
+def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> Flow[_Verdict]:
     """check_host() (RFC 7208 §4): (result, deciding term, explanation)."""
     if depth > _MAX_DEPTH:
         raise _Abort(Status.PERMERROR, "include/redirect nesting too deep")
@@ -412,7 +416,9 @@ def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> Flow[tup
         st.step(depth, domain, "record", "no SPF record", domain, (answer,))
         return Status.NONE, None, ""
     record = _parse(text, domain)
-    st.step(depth, domain, "record", repr(text), domain)
+    if depth == 0:
+        st.record = text
+    st.step(depth, domain, "record", f"found: {text}", domain, (answer,))
     for mech in record.mechanisms:
         if (yield from _mechanism(st, mech, domain, depth)):
             status = QUALIFIER_RESULT[mech.qualifier]
@@ -460,8 +466,9 @@ def check_host_flow(ip: str | IPAddress, domain: str, sender: str, *,
     addr = _ip(ip)
     if not isinstance(domain, str) or not isinstance(sender, str):
         raise TypeError("domain and sender are str")
-    st = _State(addr, sender, helo, receiver, max_lookups, max_void_lookups, max_mx,
-                max_ptr, now, default_explanation)
+    st = _State(addr, sender, helo=helo, receiver=receiver, max_lookups=max_lookups,
+                max_voids=max_void_lookups, max_mx=max_mx, max_ptr=max_ptr, now=now,
+                default_explanation=default_explanation)
     return _run(st, domain, identity)
 
 
@@ -489,17 +496,12 @@ def _run(st: _State, domain: str, identity: str) -> Flow[SPFResult]:
     except Exception as exc:  # a bug must not take the caller's mail server down
         status, problem = Status.TEMPERROR, f"internal error: {type(exc).__name__}: {exc}"
         reason = problem
-    record = next((s.term for s in st.trace if s.depth == 0 and s.term == "record"), None)
-    del record
-    top_record = next((s.outcome for s in st.trace
-                       if s.depth == 0 and s.term == "record" and s.outcome.startswith("'")),
-                      None)
     return SPFResult(status=status, identity=identity, domain=domain, sender=st.sender,
                      ip=st.ip_text, explanation=explanation, matched=matched, reason=reason,
                      problem=problem, lookups=st.lookups, void_lookups=st.voids,
                      max_lookups=st.max_lookups, max_void_lookups=st.max_voids,
                      trace=tuple(st.trace), helo_domain=st.helo, receiver=st.receiver,
-                     record=top_record[1:-1] if top_record else None)
+                     record=st.record)
 
 
 def check_host(ip: str | IPAddress, domain: str, sender: str, *, helo: str | None = None,
@@ -520,11 +522,15 @@ def check_host(ip: str | IPAddress, domain: str, sender: str, *, helo: str | Non
     :raises ValueError: when ``ip`` is not an IP address.
     """
     addr = _ip(ip)
-    kwargs = dict(helo=helo, receiver=receiver, identity=identity, max_lookups=max_lookups,
-                  max_void_lookups=max_void_lookups, max_mx=max_mx, max_ptr=max_ptr,
-                  default_explanation=default_explanation, now=now)
-    return Check(lambda: check_host_flow(addr, domain, sender, **kwargs),  # type: ignore[arg-type]
-                 budget=budget)
+
+    def flow() -> Flow[SPFResult]:
+        return check_host_flow(addr, domain, sender, helo=helo, receiver=receiver,
+                               identity=identity, max_lookups=max_lookups,
+                               max_void_lookups=max_void_lookups, max_mx=max_mx,
+                               max_ptr=max_ptr, default_explanation=default_explanation,
+                               now=now)
+
+    return Check(flow, budget=budget)
 
 
 def check_spf_flow(ip: str | IPAddress, mail_from: str, helo: str | None, *,
@@ -534,15 +540,14 @@ def check_spf_flow(ip: str | IPAddress, mail_from: str, helo: str | None, *,
                    check_helo: bool = True) -> Flow[SPFResult]:
     """Both SPF identities as one flow (RFC 7208 §2.3, §2.4)."""
     addr = _ip(ip)
-    limits = dict(max_lookups=max_lookups, max_void_lookups=max_void_lookups, max_mx=max_mx,
-                  max_ptr=max_ptr, default_explanation=default_explanation, now=now)
     helo_result: SPFResult | None = None
     helo_name = (helo or "").strip() or None
     if helo_name is not None and check_helo:
         # RFC 7208 §2.3: the HELO identity, with <sender> postmaster@<helo>.
         helo_result = yield from check_host_flow(
             addr, helo_name, f"postmaster@{helo_name}", helo=helo_name, receiver=receiver,
-            identity="helo", **limits)  # type: ignore[arg-type]
+            identity="helo", max_lookups=max_lookups, max_void_lookups=max_void_lookups,
+            max_mx=max_mx, max_ptr=max_ptr, default_explanation=default_explanation, now=now)
     reverse_path = (mail_from or "").strip()
     if reverse_path.startswith("<") and reverse_path.endswith(">"):
         reverse_path = reverse_path[1:-1]
@@ -555,7 +560,10 @@ def check_spf_flow(ip: str | IPAddress, mail_from: str, helo: str | None, *,
         domain = helo_name or ""
     result = yield from check_host_flow(addr, domain, sender, helo=helo_name,
                                         receiver=receiver, identity="mailfrom",
-                                        **limits)  # type: ignore[arg-type]
+                                        max_lookups=max_lookups,
+                                        max_void_lookups=max_void_lookups, max_mx=max_mx,
+                                        max_ptr=max_ptr,
+                                        default_explanation=default_explanation, now=now)
     return replace(result, helo=helo_result)
 
 
@@ -576,8 +584,12 @@ def check_spf(ip: str | IPAddress, mail_from: str, helo: str | None, *,
     :raises ValueError: when ``ip`` is not an IP address.
     """
     addr = _ip(ip)
-    kwargs = dict(receiver=receiver, max_lookups=max_lookups,
-                  max_void_lookups=max_void_lookups, max_mx=max_mx, max_ptr=max_ptr,
-                  default_explanation=default_explanation, now=now, check_helo=check_helo)
-    return Check(lambda: check_spf_flow(addr, mail_from, helo, **kwargs),  # type: ignore[arg-type]
-                 budget=budget)
+
+    def flow() -> Flow[SPFResult]:
+        return check_spf_flow(addr, mail_from, helo, receiver=receiver,
+                              max_lookups=max_lookups, max_void_lookups=max_void_lookups,
+                              max_mx=max_mx, max_ptr=max_ptr,
+                              default_explanation=default_explanation, now=now,
+                              check_helo=check_helo)
+
+    return Check(flow, budget=budget)

@@ -136,6 +136,10 @@ class SPFResult:
         """The Authentication-Results ``spf=`` fragment (RFC 8601 §2.7.2, RFC 7208 §9.2)."""
         prop = "smtp.helo" if self.identity == "helo" else "smtp.mailfrom"
         value = self.domain if self.identity == "helo" else self.sender
+        # RFC 8601 §2.3: pvalue = [ [ local-part ] "@" ] domain-name, or a value.
+        local, at, domain = value.rpartition("@")
+        if at and (not local or _DOT_ATOM.match(local)) and _DOT_ATOM.match(domain):
+            return f"spf={self.status} {prop}={value}"
         return f"spf={self.status} {prop}={_value(value)}"
 
     def __str__(self) -> str:
