@@ -1,0 +1,130 @@
+"""DKIM: DomainKeys Identified Mail signatures (RFC 6376, RFC 8301, RFC 8463).
+
+Verification is a :class:`~mailauth.Check` (run it with ``.run()`` or ``await``);
+signing does no I/O and returns the DKIM-Signature header field to prepend::
+
+    result = mailauth.verify_dkim(raw_message).run()
+    header = mailauth.sign_dkim(raw_message, domain="example.org", selector="s1",
+                                key=pem_bytes)
+
+The expert tier is public too: :func:`parse_signature`, :func:`parse_key_record`,
+:func:`canonicalize_body`, :func:`canonicalize_header`, :func:`generate_key`, and
+:func:`verify_message` (the flow itself, for driving by hand).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .._flow import Check, Flow
+from .._message import Message, MessageSource, parse_message
+from ._canon import BodyCanonicalizer, canonicalize_body, canonicalize_header
+from ._key import GeneratedKey, PrivateKey, generate_key
+from ._sign import DEFAULT_OVERSIGN, RECOMMENDED_HEADERS, sign_message
+from ._signature import DKIMSyntaxError, KeyRecord, Signature, parse_key_record, parse_signature
+from ._verify import (
+    DEFAULT_CLOCK_SKEW,
+    DEFAULT_MAX_SIGNATURES,
+    Clock,
+    DKIMResult,
+    SignatureResult,
+    verify_message,
+)
+
+__all__ = [
+    "DEFAULT_OVERSIGN",
+    "RECOMMENDED_HEADERS",
+    "BodyCanonicalizer",
+    "DKIMResult",
+    "DKIMSyntaxError",
+    "GeneratedKey",
+    "KeyRecord",
+    "Signature",
+    "SignatureResult",
+    "canonicalize_body",
+    "canonicalize_header",
+    "generate_key",
+    "parse_key_record",
+    "parse_signature",
+    "sign_dkim",
+    "verify_dkim",
+    "verify_message",
+]
+
+
+def _as_message(message: MessageSource | Message) -> Message:
+    if isinstance(message, Message):
+        return message
+    return parse_message(message)
+
+
+def verify_dkim(message: MessageSource | Message, *, now: Clock = None,
+                min_rsa_bits: int = 1024, allow_sha1: bool = False,
+                max_signatures: int = DEFAULT_MAX_SIGNATURES,
+                clock_skew: int = DEFAULT_CLOCK_SKEW, budget: float = 20.0,
+                ) -> Check[DKIMResult]:
+    """Verify every DKIM-Signature on a message (RFC 6376 §6).
+
+    :param message: the raw message as bytes, or a binary file (the body is streamed;
+        a seekable file can be verified many times).
+    :param now: the verification time: Unix seconds, a ``datetime``, or a callable
+        returning Unix seconds (an injectable clock); the system clock by default.
+    :param min_rsa_bits: RSA keys shorter than this are not a pass (RFC 8301 §3.2).
+    :param allow_sha1: accept rsa-sha1 signatures (RFC 8301 §3.1 says not to).
+    :param max_signatures: how many signatures are evaluated, from the top.
+    :param clock_skew: seconds of tolerance for ``x=`` and future ``t=``.
+    :param budget: seconds for all DNS work.
+    :returns: a Check; ``.run(resolver)`` gives a :class:`DKIMResult`.
+    """
+    if max_signatures < 1:
+        raise ValueError("max_signatures must be at least 1")
+    if min_rsa_bits < 0 or clock_skew < 0:
+        raise ValueError("min_rsa_bits and clock_skew must not be negative")
+    parsed = _as_message(message)
+
+    def flow() -> Flow[DKIMResult]:
+        return (yield from verify_message(parsed, now=now, min_rsa_bits=min_rsa_bits,
+                                          allow_sha1=allow_sha1,
+                                          max_signatures=max_signatures,
+                                          clock_skew=clock_skew))
+
+    return Check(flow, budget=budget)
+
+
+def sign_dkim(message: MessageSource | Message, *, domain: str, selector: str,
+              key: bytes | str | PrivateKey, headers: Iterable[str] | None = None,
+              oversign: bool | Iterable[str] = True,
+              canonicalization: str = "relaxed/relaxed", identity: str | None = None,
+              timestamp: int | bool | None = None, expiration: int | None = None,
+              body_length: bool | int = False, algorithm: str | None = None,
+              query_method: bool = False, header_list_separator: str = ":") -> bytes:
+    """Sign a message (RFC 6376 §5); returns the DKIM-Signature field to prepend.
+
+    The result ends with CRLF: ``signed = header + message``.
+
+    :param message: bytes or a binary file (the body is streamed).
+    :param domain: the signing domain (``d=``).
+    :param selector: the key's selector (``s=``).
+    :param key: the private key: PEM or DER bytes (PKCS#1 or PKCS#8), or a
+        ``cryptography`` RSA or Ed25519 private key. The algorithm follows the key:
+        rsa-sha256 or ed25519-sha256.
+    :param headers: the header fields to sign; by default those of RFC 6376 §5.4.1
+        that the message has (:data:`RECOMMENDED_HEADERS`). From is always signed.
+    :param oversign: list these fields once more than present, so none can be added
+        (True: :data:`DEFAULT_OVERSIGN`; False: none; or an iterable of names).
+    :param canonicalization: ``header/body``, default ``relaxed/relaxed``.
+    :param identity: the ``i=`` tag (an address in or under ``domain``).
+    :param timestamp: ``t=``: True for now, or Unix seconds; omitted by default.
+    :param expiration: ``x=``, Unix seconds.
+    :param body_length: ``l=``: True for the whole body, an int for a prefix; never
+        written unless asked (RFC 6376 §8.2).
+    :param query_method: write ``q=dns/txt`` (the default, so omitted by default).
+    :param header_list_separator: what separates names in ``h=``; ``" : "`` reproduces
+        RFC 8463 Appendix A.
+    :raises SigningError: for an unusable key or a message without From.
+    """
+    return sign_message(_as_message(message), domain=domain, selector=selector, key=key,
+                        headers=headers, oversign=oversign, canonicalization=canonicalization,
+                        identity=identity, timestamp=timestamp, expiration=expiration,
+                        body_length=body_length, algorithm=algorithm, query_method=query_method,
+                        header_list_separator=header_list_separator)

@@ -1,0 +1,208 @@
+"""Canonicalization (RFC 6376 §3.4): simple and relaxed, for header fields and body.
+
+The body canonicalizers are streaming: :meth:`BodyCanonicalizer.feed` takes the body
+in chunks of any size and returns canonical bytes as soon as they are final, so that
+any chunking gives the same output as one shot. Whole chunks are transformed with
+``bytes`` methods and one regex, never line by line in Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from typing import Literal, Protocol
+
+__all__ = [
+    "BodyCanonicalizer",
+    "BodyHasher",
+    "Canonicalization",
+    "canonicalize_body",
+    "canonicalize_header",
+    "relaxed_header",
+]
+
+Canonicalization = Literal["simple", "relaxed"]
+
+_CRLF = b"\r\n"
+# RFC 6376 §3.4.4 (b) and §3.4.2: runs of WSP become one SP. Matching only runs that
+# change (a tab, or two or more WSP) keeps plain text untouched and the regex cheap.
+_WSP_TO_SP = re.compile(rb"\t[ \t]*| [ \t]+")
+_WSP_RUN = re.compile(rb"[ \t]+")
+# A carried-over whitespace run longer than this is shortened to one SP: the relaxed
+# result is the same and memory stays bounded on hostile input.
+_MAX_CARRY = 4096
+_PENDING_PIECE = 1 << 15
+
+
+def relaxed_header(data: bytes) -> bytes:
+    """One header field in relaxed canonical form (RFC 6376 §3.4.2), ending in CRLF.
+
+    The name is lower-cased, the value unfolded, WSP runs become one SP, WSP at the
+    end of the value and around the colon is removed.
+    """
+    name, _, value = data.partition(b":")
+    name = name.rstrip(b" \t").lower()
+    if b"\n" in value:
+        value = value.replace(b"\r\n", b"").replace(b"\n", b"")
+    value = _WSP_RUN.sub(b" ", value).strip(b" \t")
+    return name + b":" + value + _CRLF
+
+
+def canonicalize_header(data: bytes, method: Canonicalization) -> bytes:
+    """One header field (with its CRLF line endings) in ``simple`` or ``relaxed`` form."""
+    if method == "relaxed":
+        return relaxed_header(data)
+    if method == "simple":
+        return data if data.endswith(_CRLF) else data + _CRLF
+    raise ValueError(f"unknown canonicalization {method!r} (RFC 6376 §3.4)")
+
+
+def _trailing_crlf_count(seg: bytes) -> int:
+    """How many CRLF pairs end ``seg`` (a bare CR or LF before them is content)."""
+    if not seg.endswith(b"\n"):
+        return 0
+    tail = seg[len(seg.rstrip(b"\r\n")):]
+    # After the last place where the CR/LF alternation breaks, the tail is CRLF pairs.
+    brk = max(tail.rfind(b"\r\r"), tail.rfind(b"\n\n"), 0 if tail[:1] == b"\n" else -1)
+    return (len(tail) - brk - 1) // 2
+
+
+class BodyCanonicalizer:
+    """Streaming body canonicalization, simple (§3.4.3) or relaxed (§3.4.4).
+
+    Feed CRLF-normalised chunks (as :meth:`Message.iter_body` yields them) with
+    :meth:`feed` and end with :meth:`finish`; the concatenated outputs are the
+    canonical body. Empty lines at the end are withheld until more content proves
+    they are not at the end.
+    """
+
+    __slots__ = ("_carry", "_pending", "_relaxed", "_started")
+
+    def __init__(self, method: Canonicalization) -> None:
+        if method not in ("simple", "relaxed"):
+            raise ValueError(f"unknown canonicalization {method!r} (RFC 6376 §3.4)")
+        self._relaxed = method == "relaxed"
+        self._carry = b""
+        self._pending = 0  # CRLFs seen at the current end, not yet known to be inner
+        self._started = False  # some non-empty content was emitted
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """Canonical pieces that are final once ``chunk`` has been seen."""
+        data = self._carry + chunk if self._carry else chunk
+        if not data:
+            return []
+        if self._relaxed:
+            cut = data.rfind(_CRLF) + 2  # 1 when there is no CRLF
+            if cut == 1:
+                cut = 0
+            rest_end = len(data)
+            if data.endswith(b"\r"):
+                rest_end -= 1
+            keep = len(data[cut:rest_end].rstrip(b" \t")) + cut
+            self._carry = data[keep:]
+            if len(self._carry) > _MAX_CARRY:
+                self._carry = b" \r" if self._carry.endswith(b"\r") else b" "
+            seg = data[:keep]
+            if b"\t" in seg or b"  " in seg:
+                seg = _WSP_TO_SP.sub(b" ", seg)
+            if b" \r\n" in seg:
+                seg = seg.replace(b" \r\n", _CRLF)
+        elif data.endswith(b"\r"):
+            self._carry = b"\r"
+            seg = data[:-1]
+        else:
+            self._carry = b""
+            seg = data
+        return self._emit(seg)
+
+    def _emit(self, seg: bytes) -> list[bytes]:
+        if not seg:
+            return []
+        n = _trailing_crlf_count(seg)
+        content = seg[:len(seg) - 2 * n] if n else seg
+        if not content:
+            self._pending += n
+            return []
+        out = self._pending_pieces()
+        out.append(content)
+        self._pending = n
+        self._started = True
+        return out
+
+    def _pending_pieces(self) -> list[bytes]:
+        pieces: list[bytes] = []
+        left = self._pending
+        while left > 0:
+            step = min(left, _PENDING_PIECE)
+            pieces.append(_CRLF * step)
+            left -= step
+        self._pending = 0
+        return pieces
+
+    def finish(self) -> bytes:
+        """The canonical bytes that end the body."""
+        out = b""
+        if self._carry:
+            carry, self._carry = self._carry, b""
+            if self._relaxed:
+                # The carry is a WSP run, perhaps ending in a bare CR. WSP at the end of
+                # the last line is dropped like at the end of any line (§3.4.4 a).
+                carry = (b" \r" if len(carry) > 1 else b"\r") if carry.endswith(b"\r") else b""
+            out = b"".join(self._emit(carry))
+        if self._started:
+            # The last line keeps (or gets) one CRLF; further empty lines are dropped.
+            self._pending = 0
+            return out + _CRLF
+        # RFC 6376 §3.4.3: an empty simple body is one CRLF; §3.4.4: relaxed, nothing.
+        self._pending = 0
+        return b"" if self._relaxed else _CRLF
+
+
+def canonicalize_body(body: bytes | Iterable[bytes], method: Canonicalization) -> bytes:
+    """The canonical form of a body (RFC 6376 §3.4.3, §3.4.4).
+
+    :param body: CRLF-normalised bytes, or an iterable of chunks of them.
+    :param method: ``"simple"`` or ``"relaxed"``.
+    """
+    canon = BodyCanonicalizer(method)
+    chunks = [body] if isinstance(body, bytes | bytearray | memoryview) else body
+    out: list[bytes] = []
+    for chunk in chunks:
+        out.extend(canon.feed(bytes(chunk)))
+    out.append(canon.finish())
+    return b"".join(out)
+
+
+class _Hash(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+    def digest(self) -> bytes: ...
+
+
+class BodyHasher:
+    """Hashes a canonical body, honouring a length limit (the ``l=`` tag, §3.5).
+
+    ``length`` counts every canonical octet seen, so ``length - limit`` is what the
+    signature leaves unsigned.
+    """
+
+    __slots__ = ("_hash", "length", "limit")
+
+    def __init__(self, hash_name: str, limit: int | None = None) -> None:
+        self._hash: _Hash = hashlib.new(hash_name)
+        self.limit = limit
+        self.length = 0
+
+    def update(self, data: bytes) -> None:
+        if not data:
+            return
+        limit = self.limit
+        if limit is None:
+            self._hash.update(data)
+        elif self.length < limit:
+            room = limit - self.length
+            self._hash.update(data if len(data) <= room else data[:room])
+        self.length += len(data)
+
+    def digest(self) -> bytes:
+        return self._hash.digest()

@@ -1,0 +1,200 @@
+"""Signing (RFC 6376 §5): no I/O, returns the DKIM-Signature field to prepend."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterable, Sequence
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+from .._domain import normalize_domain
+from .._message import Message
+from ..errors import SigningError
+from ._key import PrivateKey, load_private_key
+from ._signature import _SELECTOR, CANONICALIZATIONS
+from ._verify import hash_bodies, header_hash_input
+
+__all__ = ["DEFAULT_OVERSIGN", "RECOMMENDED_HEADERS", "sign_message"]
+
+# RFC 6376 §5.4.1 lists these as the fields to sign, plus RFC 8058's
+# List-Unsubscribe-Post; a field is signed only when the message has it.
+RECOMMENDED_HEADERS: tuple[str, ...] = (
+    "from", "reply-to", "subject", "date", "to", "cc", "resent-date", "resent-from",
+    "resent-to", "resent-cc", "in-reply-to", "references", "list-id", "list-help",
+    "list-unsubscribe", "list-unsubscribe-post", "list-subscribe", "list-post", "list-owner",
+    "list-archive", "message-id", "mime-version", "content-type",
+    "content-transfer-encoding",
+)
+# Fields listed once more than present (§5.4.2, §8.15): nobody can add another one
+# without breaking the signature.
+DEFAULT_OVERSIGN: tuple[str, ...] = (
+    "from", "subject", "to", "cc", "reply-to", "date", "message-id", "mime-version",
+    "content-type", "content-transfer-encoding", "list-unsubscribe", "list-unsubscribe-post",
+)
+_LINE = 76
+
+
+def _fold(tags: Sequence[str], prefix: str) -> str:
+    """Join tags with "; " after ``prefix``, folding (CRLF + WSP) between tags and, in a
+    long value, before a space or after a colon: no line longer than about 76 octets."""
+    lines: list[str] = []
+    line = prefix
+    for i, tag in enumerate(tags):
+        piece = tag + (";" if i < len(tags) - 1 else "")
+        if line == prefix or len(line) + 1 + len(piece) <= _LINE:
+            line = f"{line} {piece}"
+        else:
+            lines.append(line)
+            line = " " + piece
+        while len(line) > _LINE:
+            space = line.rfind(" ", 2, _LINE)
+            if space > 1:
+                lines.append(line[:space])
+                line = line[space:]
+                continue
+            colon = line.rfind(":", 2, _LINE)
+            if colon <= 1:
+                break
+            lines.append(line[:colon + 1])
+            line = " " + line[colon + 1:]
+    lines.append(line)
+    return "\r\n".join(lines)
+
+
+def _fold_b64(text: str, first_room: int) -> str:
+    out: list[str] = []
+    pos = 0
+    room = max(first_room, 8)
+    while pos < len(text):
+        out.append(text[pos:pos + room])
+        pos += room
+        room = _LINE - 1
+    return "\r\n ".join(out)
+
+
+def sign_message(message: Message, *, domain: str, selector: str,
+                 key: bytes | str | PrivateKey, headers: Iterable[str] | None = None,
+                 oversign: bool | Iterable[str] = True,
+                 canonicalization: str = "relaxed/relaxed", identity: str | None = None,
+                 timestamp: int | bool | None = None, expiration: int | None = None,
+                 body_length: bool | int = False, algorithm: str | None = None,
+                 query_method: bool = False, header_list_separator: str = ":",
+                 ) -> bytes:
+    """See :func:`mailauth.dkim.sign_dkim`."""
+    private = load_private_key(key)
+    is_ed = isinstance(private, ed25519.Ed25519PrivateKey)
+    natural = "ed25519-sha256" if is_ed else "rsa-sha256"
+    algorithm = (algorithm or natural).lower()
+    if algorithm != natural:
+        raise SigningError(f"a {'Ed25519' if is_ed else 'RSA'} key signs with {natural}, "
+                           f"not {algorithm} (RFC 8301 forbids rsa-sha1 for signers)")
+    if not is_ed and private.key_size < 1024:  # type: ignore[union-attr]
+        raise SigningError(f"the RSA key has {private.key_size} bits; RFC 8301 §3.2 "  # type: ignore[union-attr]
+                           "requires at least 1024 (2048 recommended)")
+
+    if not isinstance(domain, str) or not isinstance(selector, str):
+        raise TypeError("domain and selector are str")
+    try:
+        d = normalize_domain(domain)
+    except ValueError as exc:
+        raise ValueError(f"domain {domain!r} is not a domain name: {exc}") from None
+    if not _SELECTOR.match(selector):
+        raise ValueError(f"selector {selector!r} is not dot-separated sub-domain labels")
+
+    canon = canonicalization.lower()
+    header_canon, _, body_canon = canon.partition("/")
+    body_canon = body_canon or "simple"
+    if header_canon not in CANONICALIZATIONS or body_canon not in CANONICALIZATIONS:
+        raise ValueError(f"canonicalization {canonicalization!r} is not simple or relaxed "
+                         "for header/body")
+
+    if identity is not None:
+        _local, at, idomain = identity.rpartition("@")
+        if not at:
+            raise ValueError(f"identity {identity!r} needs an '@'")
+        idomain = normalize_domain(idomain)
+        if idomain != d and not idomain.endswith("." + d):
+            raise ValueError(f"identity domain {idomain} is not {d} or under it (§3.5 i=)")
+        if any(c in identity for c in "; \t\r\n"):
+            raise ValueError("identity must not contain ';' or whitespace")
+
+    present: dict[str, int] = {}
+    for h in message.headers:
+        if h.name:
+            present[h.lname] = present.get(h.lname, 0) + 1
+    if "from" not in present:
+        raise SigningError("the message has no From field, which DKIM must sign "
+                           "(RFC 6376 §5.4)")
+    wanted = [n.lower().strip() for n in (headers if headers is not None
+                                          else RECOMMENDED_HEADERS)]
+    if headers is not None and any(not n or ":" in n or ";" in n for n in wanted):
+        raise ValueError("header names must be non-empty and contain no ':' or ';'")
+    if "from" not in wanted:
+        wanted.insert(0, "from")
+    extra: set[str] = set()
+    if oversign is True:
+        extra = set(DEFAULT_OVERSIGN)
+    elif oversign:
+        extra = {n.lower() for n in oversign}
+    names: list[str] = []
+    for name in dict.fromkeys(wanted):
+        count = present.get(name, 0)
+        if headers is not None and count == 0:
+            count = 1  # explicitly asked for: listing it guards against adding it later
+        names.extend([name] * count)
+        if name in extra and present.get(name, 0):
+            names.append(name)
+
+    if timestamp is True:
+        t: int | None = int(time.time())
+    elif timestamp is False or timestamp is None:
+        t = None
+    else:
+        t = int(timestamp)
+    if expiration is not None and t is not None and expiration < t:
+        raise ValueError("expiration is before the timestamp (§3.5 x=)")
+
+    hash_name = "sha256"
+    limit: int | None = None
+    if body_length is not False and body_length is not True:
+        limit = int(body_length)
+        if limit < 0:
+            raise ValueError("body_length must be >= 0")
+    body_key = (body_canon, hash_name, limit)
+    digest, canon_len = hash_bodies(message, [body_key])[body_key]
+    if body_length is True:
+        limit = canon_len
+
+    tags = ["v=1", f"a={algorithm}", f"c={header_canon}/{body_canon}", f"d={d}"]
+    if identity is not None:
+        tags.append(f"i={identity}")
+    if query_method:
+        tags.append("q=dns/txt")
+    tags.append(f"s={selector}")
+    if t is not None:
+        tags.append(f"t={t}")
+    if expiration is not None:
+        tags.append(f"x={int(expiration)}")
+    if limit is not None:
+        tags.append(f"l={limit}")
+    tags.append("h=" + header_list_separator.join(names))
+    tags.append("bh=" + base64.b64encode(digest).decode("ascii"))
+    tags.append("b=")
+    unsigned = _fold(tags, "DKIM-Signature:")
+    field = unsigned.encode("utf-8") + b"\r\n"
+
+    data = header_hash_input(message.headers, names, field, header_canon)
+    header_digest = hashes.Hash(hashes.SHA256())
+    header_digest.update(data)
+    digest_bytes = header_digest.finalize()
+    if is_ed:
+        signature = private.sign(digest_bytes)  # type: ignore[call-arg]
+    else:
+        signature = private.sign(digest_bytes, padding.PKCS1v15(),  # type: ignore[call-arg]
+                                 Prehashed(hashes.SHA256()))
+    b64 = base64.b64encode(signature).decode("ascii")
+    last_line = unsigned.rsplit("\r\n", 1)[-1]
+    return (unsigned + _fold_b64(b64, _LINE - len(last_line))).encode("utf-8") + b"\r\n"
