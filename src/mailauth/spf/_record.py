@@ -169,7 +169,7 @@ class Record:
     included (§6: they are ignored but kept).
     """
 
-    text: str
+    text: str = field(compare=False)
     terms: tuple[Mechanism | Modifier, ...]
     mechanisms: tuple[Mechanism, ...]
     modifiers: tuple[Modifier, ...]
@@ -394,12 +394,13 @@ def parse_record(text: str) -> Record:
     modifiers: list[Modifier] = []
     redirect = exp = None
     pos = 6
-    for raw in text[6:].split(" "):
-        pos += 1
-        if not raw:
-            continue
+    for i, raw in enumerate(text[6:].split(" ")):
+        if i:
+            pos += 1  # the SP before this token
         start = pos
         pos += len(raw)
+        if not raw:
+            continue
         mod = _MODIFIER.match(raw)
         if mod is not None:
             name = mod.group(1).lower()

@@ -1,0 +1,465 @@
+"""SPF (RFC 7208): the real-world cases of CASES.md 1–21, the public API, results,
+Received-SPF, hostile DNS and parser properties."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mailauth
+from mailauth import Answer, Outcome, ParseError, Query, Status
+from mailauth.spf import (
+    Macro,
+    Mechanism,
+    SPFResult,
+    check_host,
+    check_spf,
+    parse_macro_string,
+    parse_record,
+)
+from mailauth.testing import FakeResolver
+
+IP = "192.0.2.1"
+
+
+def spf(records: dict[str, Any], ip: str = IP, sender: str = "user@example.org",
+        helo: str | None = "mx.example.org", **kw: Any) -> tuple[SPFResult, FakeResolver]:
+    resolver = records if isinstance(records, FakeResolver) else FakeResolver(records)
+    domain = sender.rpartition("@")[2]
+    result = check_host(ip, domain, sender, helo=helo, **kw).run(resolver)
+    return result, resolver
+
+
+def txt(*values: Any) -> dict[str, list[Any]]:
+    return {"TXT": list(values)}
+
+
+# --- CASES.md 1–21 ------------------------------------------------------------------
+
+def test_case1_split_inside_a_token_is_joined_without_separator() -> None:
+    r, _ = spf({"example.org": txt(["v=spf1 ip4:59.10", "6.116.96/27 -all"])},
+               ip="59.106.116.100")
+    assert r.status is Status.PASS
+    assert r.matched == "ip4:59.106.116.96/27"
+
+
+def test_case2_split_string_starting_with_space() -> None:
+    r, _ = spf({"example.org": txt(["v=spf1", " ip4:192.0.2.0/24", " -all"])})
+    assert r.status is Status.PASS
+
+
+def test_case3_two_spf_records_permerror_but_other_txt_ignored() -> None:
+    r, _ = spf({"example.org": txt("v=spf1 +all", "v=spf1 -all")})
+    assert r.status is Status.PERMERROR
+    assert "2 v=spf1 records" in r.problem
+    r, _ = spf({"example.org": txt("google-site-verification=abc", "v=spf1 ip4:192.0.2.1 -all",
+                                   "MS=ms1234")})
+    assert r.status is Status.PASS
+
+
+def test_case4_include_of_domain_without_spf_is_permerror() -> None:
+    r, _ = spf({"example.org": txt("v=spf1 include:other.example -all"),
+                "other.example": txt("some verification text")})
+    assert r.status is Status.PERMERROR
+    assert "RFC 7208 §5.2" in r.problem
+
+
+def test_case5_include_of_nxdomain_is_permerror_and_void() -> None:
+    r, _ = spf({"example.org": txt("v=spf1 include:missing.example -all")})
+    assert r.status is Status.PERMERROR
+    assert r.void_lookups == 1
+
+
+def test_case6_redirect_without_spf_permerror_and_ignored_with_all() -> None:
+    r, _ = spf({"example.org": txt("v=spf1 redirect=other.example"),
+                "other.example": txt("not spf")})
+    assert r.status is Status.PERMERROR
+    r, res = spf({"example.org": txt("v=spf1 ?all redirect=other.example"),
+                  "other.example": txt("v=spf1 -all")})
+    assert r.status is Status.NEUTRAL
+    assert res.asked("other.example") == 0
+
+
+def _chain(n_terms: int) -> dict[str, Any]:
+    # top includes i1; i1 includes i2 ... ; each include is one DNS-querying term.
+    zone: dict[str, Any] = {"example.org": txt("v=spf1 include:i1.example.org -all")}
+    for i in range(1, n_terms):
+        zone[f"i{i}.example.org"] = txt(f"v=spf1 include:i{i + 1}.example.org -all")
+    zone[f"i{n_terms}.example.org"] = txt("v=spf1 ip4:192.0.2.1 -all")
+    return zone
+
+
+def test_case7_exactly_ten_terms_pass_eleventh_permerror() -> None:
+    r, _ = spf(_chain(10))
+    assert r.status is Status.PASS
+    assert r.lookups == 10
+    r, _ = spf(_chain(11))
+    assert r.status is Status.PERMERROR
+    assert "more than 10 DNS-querying terms" in r.problem
+
+
+def test_case8_mx_counts_once_and_more_than_ten_mx_is_permerror() -> None:
+    r, _ = spf({"example.org": {"TXT": ["v=spf1 mx -all"], "MX": ["10 mx.example.org"]},
+                "mx.example.org": {"A": [IP]}})
+    assert r.status is Status.PASS
+    assert r.lookups == 1
+    many = {"example.org": {"TXT": ["v=spf1 mx -all"],
+                            "MX": [f"{i} mx{i}.example.org" for i in range(11)]}}
+    r, res = spf(many)
+    assert r.status is Status.PERMERROR
+    assert res.asked("mx0.example.org") == 0  # no address lookups were spent
+
+
+def test_case9_exp_not_counted_and_missing_exp_is_empty() -> None:
+    zone = _chain(10)
+    zone["i10.example.org"] = txt("v=spf1 -all exp=why.example.org")
+    zone["why.example.org"] = txt("nope %{i}")
+    r, _ = spf(zone)
+    # The fail inside includes is "no match"; the top-level -all decides.
+    assert r.status is Status.FAIL and r.lookups == 10
+    r, _ = spf({"example.org": txt("v=spf1 -all exp=why.example.org"),
+                "why.example.org": txt("%{i} is not one of %{d}'s senders")})
+    assert r.explanation == "192.0.2.1 is not one of example.org's senders"
+    r, _ = spf({"example.org": txt("v=spf1 -all exp=missing.example.org")})
+    assert r.status is Status.FAIL and r.explanation == ""
+
+
+def test_case10_third_void_lookup_is_permerror() -> None:
+    r, _ = spf({"example.org": txt("v=spf1 a:n1.example.org a:n2.example.org ~all")})
+    assert r.status is Status.SOFTFAIL and r.void_lookups == 2
+    r, _ = spf({"example.org": txt("v=spf1 a:n1.example.org a:n2.example.org "
+                                   "a:n3.example.org ~all")})
+    assert r.status is Status.PERMERROR
+    assert "void lookups" in r.problem
+
+
+def test_case10_ipv6_client_against_ipv4_only_hosts_counts_void() -> None:
+    zone = {"example.org": txt("v=spf1 a:h1.example.org a:h2.example.org a:h3.example.org "
+                               "-all")}
+    for h in ("h1", "h2", "h3"):
+        zone[f"{h}.example.org"] = {"A": ["192.0.2.10"]}
+    r, _ = spf(zone, ip="2001:db8::1")
+    assert r.status is Status.PERMERROR  # three AAAA NODATA answers
+
+
+def test_case11_no_space_before_all_is_syntax_error() -> None:
+    r, _ = spf({"example.org": txt("v=spf1 ip4:203.0.113.7~all")})
+    assert r.status is Status.PERMERROR
+    with pytest.raises(ParseError) as exc:
+        parse_record("v=spf1 ip4:203.0.113.7~all")
+    assert exc.value.position == 11  # where the network starts
+
+
+def test_case12_unknown_modifier_after_all_is_valid() -> None:
+    rec = parse_record("v=spf1 mx ra=postmaster -all")
+    assert [m.name for m in rec.modifiers] == ["ra"]
+    r, _ = spf({"example.org": {"TXT": ["v=spf1 mx ra=postmaster -all"],
+                                "MX": ["10 mx.example.org"]},
+                "mx.example.org": {"A": [IP]}})
+    assert r.status is Status.PASS
+
+
+@pytest.mark.parametrize(("text", "status"), [
+    ("v=spf10 +all", Status.NONE), ("v=spf1x +all", Status.NONE),
+    ("V=SPF1 +all", Status.PASS), ("v=spf1", Status.NEUTRAL)])
+def test_case13_version_rules(text: str, status: Status) -> None:
+    r, _ = spf({"example.org": txt(text)})
+    assert r.status is status
+
+
+@pytest.mark.parametrize("record", [
+    "v=spf1 ip6:fe80::0000:0000:0000:0000:0000:1 -all",
+    "v=spf1 ip6:FE80:0:0:0:0:0:0:1/128 -all", "v=spf1 ip6:fe80::1 -all",
+    "v=spf1 ip6:fe80::/64 -all"])
+def test_case14_ipv6_literals_in_every_form(record: str) -> None:
+    r, _ = spf({"example.org": txt(record)}, ip="fe80::1")
+    assert r.status is Status.PASS
+
+
+@pytest.mark.parametrize("record", ["v=spf1 ip4:192.0.2.0/33 -all",
+                                    "v=spf1 ip6:2001:db8::/129 -all",
+                                    "v=spf1 a/33 -all", "v=spf1 mx//129 -all"])
+def test_case14_invalid_cidr_is_permerror(record: str) -> None:
+    r, _ = spf({"example.org": txt(record)})
+    assert r.status is Status.PERMERROR
+
+
+def test_case15_macros() -> None:
+    nibbles = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2"
+    r, _ = spf({"example.org": txt("v=spf1 exists:%{ir}.%{v}.bl.example.org -all"),
+                f"{nibbles}.ip6.bl.example.org": {"A": ["127.0.0.2"]}}, ip="2001:db8::1")
+    assert r.status is Status.PASS
+    # %{d} inside an include is the include's target.
+    r, _ = spf({"example.org": txt("v=spf1 include:inc.example.org -all"),
+                "inc.example.org": txt("v=spf1 exists:%{d}.x.example.org -all"),
+                "inc.example.org.x.example.org": {"A": ["127.0.0.2"]}})
+    assert r.status is Status.PASS
+    r, _ = spf({"example.org": txt("v=spf1 exists:%{l1r+}.%{o}.y.example.org -all"),
+                "first.example.org.y.example.org": {"A": ["127.0.0.2"]}},
+               sender="first+last@example.org")
+    assert r.status is Status.PASS
+    r, _ = spf({"example.org": txt("v=spf1 -all exp=e.example.org"),
+                "e.example.org": txt("see http://x.example/?s=%{S}")},
+               sender="a b&c@example.org")
+    assert r.explanation == "see http://x.example/?s=a%20b%26c%40example.org"
+
+
+def test_case15_macro_parsing() -> None:
+    ms = parse_macro_string("%{l1r+}.%{O}%%%_%-")
+    assert ms.parts[0] == Macro("l", 1, True, "+")
+    assert ms.parts[2] == Macro("o", url_escape=True)
+    assert ms.parts[3] == "% %20"
+    with pytest.raises(ParseError):
+        parse_macro_string("%{c}")  # c only in exp (RFC 7208 §7.1)
+    with pytest.raises(ParseError):
+        parse_macro_string("%{d0}")  # DIGIT must be nonzero (§7.3)
+    assert parse_macro_string("%{c}", exp=True).parts == (Macro("c"),)
+
+
+def test_case16_two_includes_cnamed_to_one_record() -> None:
+    r, _ = spf({"example.org": txt("v=spf1 include:a.example.net include:b.example.net -all"),
+                "a.example.net": {"CNAME": ["spf.provider.example"]},
+                "b.example.net": {"CNAME": ["spf.provider.example"]},
+                "spf.provider.example": txt("v=spf1 ip4:198.51.100.0/24 ~all")})
+    assert r.status is Status.FAIL
+
+
+def test_case17_servfail_is_temperror_and_nxdomain_is_none() -> None:
+    r, _ = spf(FakeResolver(tempfail=["example.org"]))
+    assert r.status is Status.TEMPERROR
+    r, _ = spf({})
+    assert r.status is Status.NONE
+
+
+def test_case18_ipv4_mapped_client_matches_ip4() -> None:
+    r, _ = spf({"example.org": txt("v=spf1 ip4:192.0.2.0/24 -all")}, ip="::ffff:192.0.2.1")
+    assert r.status is Status.PASS and r.ip == "192.0.2.1"
+
+
+def test_case19_null_sender_checks_postmaster_at_helo() -> None:
+    resolver = FakeResolver({"mx.example.org": txt("v=spf1 exists:%{l}.%{d}.pm.example -all"),
+                             "postmaster.mx.example.org.pm.example": {"A": ["127.0.0.2"]}})
+    r = check_spf(IP, "", "mx.example.org").run(resolver)
+    assert r.status is Status.PASS
+    assert (r.identity, r.sender, r.domain) == ("mailfrom", "postmaster@mx.example.org",
+                                                "mx.example.org")
+    assert r.helo is not None and r.helo.identity == "helo"
+
+
+class _TruncatingResolver(FakeResolver):
+    def resolve(self, query: Query, *, timeout: float = 5.0) -> Answer:
+        self.queries.append(query)
+        return Answer(query, Outcome.TEMPFAIL,
+                      reason="answer truncated over UDP and TCP refused")
+
+
+def test_case20_truncated_answer_without_tcp_is_temperror_with_reason() -> None:
+    r, _ = spf(_TruncatingResolver())
+    assert r.status is Status.TEMPERROR
+    assert "TCP refused" in r.problem
+
+
+def test_case21_include_loop_is_permerror_with_bounded_queries() -> None:
+    r, res = spf({"example.org": txt("v=spf1 include:b.example.org -all"),
+                  "b.example.org": txt("v=spf1 include:example.org -all")})
+    assert r.status is Status.PERMERROR
+    assert len(res.queries) <= 11
+
+
+# --- check_spf, results, Received-SPF -------------------------------------------------
+
+ZONE = {"example.org": txt("v=spf1 ip4:192.0.2.0/24 -all"),
+        "mx.example.org": txt("v=spf1 a -all") | {"A": ["192.0.2.1"]}}
+
+
+def test_check_spf_top_level_and_both_identities() -> None:
+    assert mailauth.check_spf is check_spf and mailauth.SPFResult is SPFResult
+    r = mailauth.check_spf(IP, "user@example.org", "mx.example.org",
+                           receiver="mx.local").run(FakeResolver(ZONE))
+    assert (r.status, r.identity, r.matched) == (Status.PASS, "mailfrom", "ip4:192.0.2.0/24")
+    assert r.helo is not None
+    assert (r.helo.status, r.helo.identity, r.helo.matched) == (Status.PASS, "helo", "a")
+
+
+def test_received_spf_and_authres() -> None:
+    r = check_spf("198.51.100.99", "user@example.org", "mx.example.org",
+                  receiver="mx.local").run(FakeResolver(ZONE))
+    assert r.status is Status.FAIL
+    assert r.received_spf() == (
+        "Received-SPF: fail (mx.local: domain of user@example.org does not designate "
+        "198.51.100.99 as permitted sender) client-ip=198.51.100.99; "
+        'envelope-from="user@example.org"; helo=mx.example.org; receiver=mx.local; '
+        "identity=mailfrom; mechanism=-all;")
+    assert r.authres() == "spf=fail smtp.mailfrom=user@example.org"
+    assert r.helo is not None and r.helo.authres() == "spf=fail smtp.helo=mx.example.org"
+
+
+def test_trace_shows_terms_budget_and_answers() -> None:
+    r, _ = spf({"example.org": txt("v=spf1 a:h.example.org -all"),
+                "h.example.org": {"A": ["192.0.2.1"]}})
+    steps = [(s.term, s.outcome, s.lookups) for s in r.trace]
+    assert steps[0][0] == "record"
+    assert ("a:h.example.org", "match", 1) in steps
+    assert "h.example.org A: 192.0.2.1" in r.trace_text()
+    assert r.lookups == 1 and r.void_lookups == 0
+
+
+def test_results_are_frozen_values() -> None:
+    r, _ = spf({"example.org": txt("v=spf1 -all")})
+    with pytest.raises(AttributeError):
+        r.status = Status.PASS  # type: ignore[misc]
+    assert isinstance(r.trace, tuple)
+
+
+def test_bad_arguments_raise_value_error() -> None:
+    with pytest.raises(ValueError):
+        check_host("not an ip", "example.org", "a@example.org")
+    with pytest.raises(TypeError):
+        check_host(12, "example.org", "a@example.org")  # type: ignore[arg-type]
+
+
+def test_async_driver_gives_the_same_result() -> None:
+    import asyncio
+
+    async def go() -> SPFResult:
+        return await check_spf(IP, "user@example.org", "mx.example.org")\
+            .arun(FakeResolver(ZONE))
+
+    assert asyncio.run(go()).status is Status.PASS
+
+
+def test_limits_are_configurable() -> None:
+    r, _ = spf(_chain(3), max_lookups=2)
+    assert r.status is Status.PERMERROR
+    r, _ = spf({"example.org": txt("v=spf1 a:n1.example.org ~all")}, max_void_lookups=0)
+    assert r.status is Status.PERMERROR
+
+
+def test_ptr_mechanism_and_p_macro() -> None:
+    zone = {"example.org": txt("v=spf1 ptr -all exp=e.example.org"),
+            "e.example.org": txt("from %{p}"),
+            "1.2.0.192.in-addr.arpa": {"PTR": ["mail.example.org"]},
+            "mail.example.org": {"A": ["192.0.2.1"]}}
+    r, _ = spf(zone)
+    assert r.status is Status.PASS
+    r, _ = spf(zone, ip="192.0.2.7")
+    assert r.status is Status.FAIL and r.explanation == "from unknown"
+
+
+# --- hostile DNS ------------------------------------------------------------------------
+
+def test_twelve_deep_include_chain_stops_at_the_limit() -> None:
+    r, res = spf(_chain(12))
+    assert r.status is Status.PERMERROR
+    assert len(res.queries) <= 11
+
+
+def test_fifty_void_terms() -> None:
+    terms = " ".join(f"exists:v{i}.example.org" for i in range(50))
+    r, res = spf({"example.org": txt(f"v=spf1 {terms} -all")})
+    assert r.status is Status.PERMERROR
+    assert len(res.queries) == 4  # the record and three void lookups
+
+
+def test_huge_txt_answers() -> None:
+    big = "v=spf1 " + " ".join(f"ip4:10.{i // 250}.{i % 250}.0/24" for i in range(2000)) + " -all"
+    junk = ["x" * 4000 for _ in range(50)]
+    r, _ = spf({"example.org": txt(big, *junk)}, ip="10.7.249.3")
+    assert r.status is Status.PASS
+    r, _ = spf({"example.org": txt(*junk)})
+    assert r.status is Status.NONE
+
+
+def test_cname_loop_is_temperror() -> None:
+    r, res = spf({"example.org": {"CNAME": ["loop.example.org"]},
+                  "loop.example.org": {"CNAME": ["example.org"]}})
+    assert r.status is Status.TEMPERROR
+    assert len(res.queries) == 1
+
+
+def test_tempfail_everywhere() -> None:
+    resolver = FakeResolver({"example.org": txt("v=spf1 a mx ptr include:x.example.org "
+                                                "exists:y.example.org -all")},
+                            tempfail=["example.net", ("example.org", "A"),
+                                      ("example.org", "MX")])
+    r, res = spf(resolver)
+    assert r.status is Status.TEMPERROR
+    assert len(res.queries) == 2
+
+
+def test_time_budget_gives_temperror() -> None:
+    r = check_host(IP, "example.org", "u@example.org", budget=0.0).run(
+        FakeResolver({"example.org": txt("v=spf1 +all")}))
+    assert r.status is Status.TEMPERROR
+    assert "budget" in r.problem
+
+
+@pytest.mark.parametrize("record", [
+    "v=spf1 a:%{H}.x.example -all", "v=spf1 exists:%{i}%{i}%{i}%{i}%{i}%{i}%{i}%{i}.e -all",
+    "v=spf1 include:%{l}%{l}%{l}%{l}.example -all", "v=spf1 mx:%{s}.%{s}.%{s} -all"])
+def test_odd_expansions_never_raise(record: str) -> None:
+    r, _ = spf({"example.org": txt(record)}, sender=("x" * 60 + "@example.org"),
+               helo="[192.0.2.1]")
+    assert isinstance(r.status, Status)
+
+
+# --- properties -------------------------------------------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80) | st.from_regex(r"v=spf1( [-+~?]?[a-z0-9:./%{}=_-]{0,20}){0,6}",
+                                            fullmatch=True))
+def test_parse_record_raises_only_parse_error(text: str) -> None:
+    try:
+        parse_record(text)
+    except ParseError:
+        pass
+
+
+_domains = st.from_regex(r"[a-z][a-z0-9]{0,8}(\.[a-z][a-z0-9]{0,8}){1,3}", fullmatch=True)
+_qual = st.sampled_from(["", "+", "-", "~", "?"])
+
+
+@st.composite
+def _term(draw: st.DrawFn) -> str:
+    q = draw(_qual)
+    kind = draw(st.sampled_from(["all", "a", "mx", "ip4", "ip6", "include", "exists", "ptr",
+                                 "mod", "redirect", "exp"]))
+    if kind == "ip4":
+        net = ipaddress.IPv4Network((draw(st.integers(0, 2**32 - 1)),
+                                     draw(st.integers(0, 32))), strict=False)
+        return f"{q}ip4:{net}"
+    if kind == "ip6":
+        net6 = ipaddress.IPv6Network((draw(st.integers(0, 2**128 - 1)),
+                                      draw(st.integers(0, 128))), strict=False)
+        return f"{q}ip6:{net6}"
+    if kind in ("a", "mx"):
+        dom = draw(st.none() | _domains | st.just("%{l1r-}.%{d}"))
+        c4 = draw(st.none() | st.integers(0, 32))
+        c6 = draw(st.none() | st.integers(0, 128))
+        return (f"{q}{kind}" + (f":{dom}" if dom else "") + (f"/{c4}" if c4 is not None else "")
+                + (f"//{c6}" if c6 is not None else ""))
+    if kind in ("include", "exists"):
+        return f"{q}{kind}:{draw(_domains | st.just('%{ir}.%{v}.x.%{d2}'))}"
+    if kind == "ptr":
+        return f"{q}ptr" + draw(st.just("") | _domains.map(lambda d: f":{d}"))
+    if kind == "mod":
+        return f"x-{draw(st.from_regex(r'[a-z]{1,5}', fullmatch=True))}=%{{h}}.v"
+    return ""  # redirect and exp are added once below
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_term(), max_size=8), st.none() | _domains, st.none() | _domains)
+def test_valid_records_round_trip(terms: list[str], redirect: str | None,
+                                  exp: str | None) -> None:
+    text = " ".join(["v=spf1", *[t for t in terms if t]]
+                    + ([f"redirect={redirect}"] if redirect else [])
+                    + ([f"exp={exp}"] if exp else []))
+    rec = parse_record(text)
+    again = parse_record(rec.render())
+    assert again == rec
+    assert parse_record(str(again)) == rec
+    assert all(isinstance(m, Mechanism) for m in rec.mechanisms)
