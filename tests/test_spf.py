@@ -414,9 +414,11 @@ def test_odd_expansions_never_raise(record: str) -> None:
                                             fullmatch=True))
 def test_parse_record_raises_only_parse_error(text: str) -> None:
     try:
-        parse_record(text)
-    except ParseError:
-        pass
+        rec = parse_record(text)
+    except ParseError as exc:
+        assert exc.position is None or 0 <= exc.position <= len(text)
+    else:
+        assert rec.text == text
 
 
 _domains = st.from_regex(r"[a-z][a-z0-9]{0,8}(\.[a-z][a-z0-9]{0,8}){1,3}", fullmatch=True)
