@@ -128,24 +128,19 @@ def sign_message(message: Message, *, domain: str, selector: str,
     if "from" not in present:
         raise SigningError("the message has no From field, which DKIM must sign "
                            "(RFC 6376 §5.4)")
-    wanted = [n.lower().strip() for n in (headers if headers is not None
-                                          else RECOMMENDED_HEADERS)]
-    if headers is not None and any(not n or ":" in n or ";" in n for n in wanted):
-        raise ValueError("header names must be non-empty and contain no ':' or ';'")
-    if "from" not in wanted:
-        wanted.insert(0, "from")
-    extra: set[str] = set()
-    if oversign is True:
-        extra = set(DEFAULT_OVERSIGN)
-    elif oversign:
-        extra = {n.lower() for n in oversign}
-    names: list[str] = []
-    for name in dict.fromkeys(wanted):
-        count = present.get(name, 0)
-        if headers is not None and count == 0:
-            count = 1  # explicitly asked for: listing it guards against adding it later
-        names.extend([name] * count)
-        if name in extra and present.get(name, 0):
+    if headers is None:
+        names = [name for name in RECOMMENDED_HEADERS for _ in range(present.get(name, 0))]
+    else:
+        names = [n.lower().strip() for n in headers]
+        if any(not n or ":" in n or ";" in n or " " in n for n in names):
+            raise ValueError("header names must be non-empty and contain no ':', ';' or space")
+        if "from" not in names:
+            names.insert(0, "from")
+    extra: Iterable[str] = DEFAULT_OVERSIGN if oversign is True else (oversign or ())
+    extra_set = {n.lower() for n in extra}
+    for name in list(dict.fromkeys(names)):
+        # Once more than present, at the end (as RFC 8463 Appendix A does).
+        if name in extra_set and names.count(name) <= present.get(name, 0):
             names.append(name)
 
     if timestamp is True:

@@ -1,0 +1,561 @@
+"""DKIM (RFC 6376, 8301, 8463): canonicalization, parsing, verification, signing.
+
+Each test names the RFC rule or the CASES.md item it checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+from functools import cache
+from pathlib import Path
+
+import dkim as dkimpy
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from tests.conftest import OWN_VECTORS, shared_vector
+
+import mailauth
+from mailauth import SigningError, Status
+from mailauth.dkim import (
+    DKIMSyntaxError,
+    canonicalize_body,
+    canonicalize_header,
+    generate_key,
+    parse_key_record,
+    parse_signature,
+    sign_dkim,
+    verify_dkim,
+)
+from mailauth.testing import FakeResolver
+
+RFC8463 = OWN_VECTORS / "dkim" / "rfc8463"
+T0 = 1_700_000_000
+MSG = (b"From: Joe <joe@example.org>\r\nTo: Suzie <suzie@example.net>\r\n"
+       b"Subject: Is dinner ready?\r\nDate: Fri, 11 Jul 2003 21:00:37 -0700\r\n"
+       b"Message-ID: <1@example.org>\r\n\r\nHi.\r\n\r\nWe lost the game.  Are you hungry?\r\n")
+
+
+@cache
+def key(kind: str = "rsa", bits: int = 2048) -> mailauth.dkim.GeneratedKey:
+    return generate_key(kind, bits=bits)  # type: ignore[arg-type]
+
+
+def resolver_for(*entries: tuple[str, str, object], **kw: object) -> FakeResolver:
+    records: dict[str, dict[str, list[object]]] = {}
+    for selector, domain, value in entries:
+        records.setdefault(f"{selector}._domainkey.{domain}", {"TXT": []})["TXT"].append(value)
+    return FakeResolver(records, **kw)  # type: ignore[arg-type]
+
+
+def signed(kind: str = "rsa", message: bytes = MSG, **kw: object) -> tuple[bytes, FakeResolver]:
+    k = key(kind)
+    kw.setdefault("timestamp", T0)
+    header = sign_dkim(message, domain="example.org", selector="s1", key=k.private_key_pem, **kw)
+    return header + message, resolver_for(("s1", "example.org", list(k.txt_strings)))
+
+
+def verify(message: bytes, resolver: FakeResolver, **kw: object) -> mailauth.DKIMResult:
+    kw.setdefault("now", T0 + 10)
+    return verify_dkim(message, **kw).run(resolver)  # type: ignore[arg-type]
+
+
+# --- RFC vectors ------------------------------------------------------------------------
+
+def rfc8463_keys() -> tuple[ed25519.Ed25519PrivateKey, bytes]:
+    seed = base64.b64decode((RFC8463 / "ed25519-secret.b64").read_text())
+    return ed25519.Ed25519PrivateKey.from_private_bytes(seed), \
+        (RFC8463 / "rsa-private.pem").read_bytes()
+
+
+def test_rfc8463_appendix_a_both_signatures_verify() -> None:
+    message = (RFC8463 / "signed.eml").read_bytes()
+    resolver = FakeResolver.from_zone((RFC8463 / "keys.zone").read_text())
+    result = verify_dkim(message, now=1528637909).run(resolver)
+    assert result.status is Status.PASS
+    assert [(s.status, s.algorithm, s.selector) for s in result.signatures] == [
+        (Status.PASS, "ed25519-sha256", "brisbane"), (Status.PASS, "rsa-sha256", "test")]
+    for s in result.signatures:
+        assert s.body_hash_computed == "2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8="
+        assert s.body_hash_matches
+    assert result.signatures[0].key_bits == 256
+    assert result.signatures[1].key_bits == 1024
+
+
+def test_rfc8463_public_keys_match_the_secret_keys() -> None:
+    ed, rsa_pem = rfc8463_keys()
+    zone = (RFC8463 / "keys.zone").read_text()
+    raw = ed.public_key().public_bytes_raw()
+    assert base64.b64encode(raw).decode() in zone
+    assert mailauth.dkim._key.public_key_record_value(
+        mailauth.dkim._key.load_private_key(rsa_pem).public_key())[1] in zone
+
+
+@pytest.mark.parametrize("index, selector", [(0, "brisbane"), (1, "test")])
+def test_rfc8463_our_signer_reproduces_the_signature_bytes(index: int, selector: str) -> None:
+    message = (RFC8463 / "signed.eml").read_bytes()
+    unsigned = message[message.index(b"From: Joe"):]
+    ed, rsa_pem = rfc8463_keys()
+    header = sign_dkim(unsigned, domain="football.example.com", selector=selector,
+                       key=ed if index == 0 else rsa_pem, identity="@football.example.com",
+                       query_method=True, timestamp=1528637909,
+                       headers=["from", "to", "subject", "date", "message-id"],
+                       oversign=["from", "subject", "date"], header_list_separator=" : ")
+    fields = mailauth._message.parse_message(message).get_all("DKIM-Signature")
+    theirs = parse_signature(fields[index].value)
+    ours = parse_signature(header.split(b":", 1)[1])
+    assert ours.signature == theirs.signature
+    assert ours.body_hash == theirs.body_hash
+    assert ours.headers == theirs.headers
+
+
+def test_rfc6376_3_4_5_canonicalization_examples() -> None:
+    v = json.loads((OWN_VECTORS / "dkim" / "rfc6376-3.4.5.json").read_text())
+    fields = mailauth._message.parse_message(v["header"].encode() + b"\r\n").headers
+    for method in ("relaxed", "simple"):
+        got = b"".join(canonicalize_header(f.data, method) for f in fields)
+        assert got == v[method]["header"].encode(), method
+        assert canonicalize_body(v["body"].encode(), method) == v[method]["body"].encode()
+
+
+# --- published vectors ------------------------------------------------------------------
+
+def _stalwart_cases() -> list[str]:
+    return [f"{i:03d}.txt" for i in range(1, 7)]
+
+
+@pytest.mark.parametrize("name", _stalwart_cases())
+def test_stalwart_dkim_vectors_pass(name: str) -> None:
+    path = shared_vector("stalwart-mail-auth", "resources", "dkim", name)
+    text = path.read_bytes()
+    dns_part, _, message = text.partition(b"\n\n")
+    records: dict[str, dict[str, list[object]]] = {}
+    for line in dns_part.decode().splitlines():
+        owner, _, value = line.partition(" ")
+        records.setdefault(owner, {"TXT": []})["TXT"].append(value)
+    message = message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    # Upstream verifies at 1667843664 and does not look at future t=; 004 is dated
+    # five hours after that, so a day of clock skew is allowed here.
+    result = verify_dkim(message, now=1667843664, clock_skew=86400).run(
+        FakeResolver(records))  # type: ignore[arg-type]
+    # Upstream expects the last signature to pass (SOURCE.md); we check every one.
+    assert result.signatures, name
+    assert result.signatures[-1].status is Status.PASS, result.signatures[-1].reason
+
+
+# --- canonicalization (§3.4) --------------------------------------------------------------
+
+@pytest.mark.parametrize("body, simple, relaxed", [
+    (b"", b"\r\n", b""),                                       # CASES 30: empty body
+    (b"\r\n\r\n\r\n", b"\r\n", b""),                           # only empty lines
+    (b"abc", b"abc\r\n", b"abc\r\n"),                          # no final CRLF
+    (b"a \r\n \t \r\n\r\n", b"a \r\n \t \r\n", b"a\r\n"),      # whitespace-only lines
+    (b"x\r\r\n\r\n", b"x\r\r\n", b"x\r\r\n"),                  # a bare CR is content
+    (b"a\t\tb  c \r\nd", b"a\t\tb  c \r\nd\r\n", b"a b c\r\nd\r\n"),
+])
+def test_body_canonicalization(body: bytes, simple: bytes, relaxed: bytes) -> None:
+    assert canonicalize_body(body, "simple") == simple
+    assert canonicalize_body(body, "relaxed") == relaxed
+
+
+def test_empty_body_hashes_are_the_well_known_values() -> None:
+    # CASES 30: the sha256 of "\r\n" and of "".
+    import hashlib
+    simple = base64.b64encode(hashlib.sha256(canonicalize_body(b"", "simple")).digest())
+    relaxed = base64.b64encode(hashlib.sha256(canonicalize_body(b"", "relaxed")).digest())
+    assert simple == b"frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY="
+    assert relaxed == b"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+
+
+def test_relaxed_header_whitespace_around_colon_tabs_and_folding() -> None:
+    # CASES 29
+    data = b"To :\t Suzie  Q\r\n\t<suzie@example.net>,\r\n  Joe <j@e.org>   \r\n"
+    assert canonicalize_header(data, "relaxed") == \
+        b"to:Suzie Q <suzie@example.net>, Joe <j@e.org>\r\n"
+    assert canonicalize_header(data, "simple") == data
+
+
+# --- signature parsing (§3.5) -------------------------------------------------------------
+
+GOOD = ("v=1; a=rsa-sha256; d=example.org; s=s1; h=From:To; bh=" + "A" * 44 +
+        "; b=" + "B" * 20)
+
+
+def _sig(**changes: str | None) -> str:
+    tags = dict(t.split("=", 1) for t in GOOD.split("; "))
+    for k, v in changes.items():
+        if v is None:
+            tags.pop(k, None)
+        else:
+            tags[k] = v
+    return "; ".join(f"{k}={v}" for k, v in tags.items())
+
+
+def test_parse_defaults_and_folded_values() -> None:
+    sig = parse_signature("v=1; a=rsa-sha256; d=Example.ORG; s=s1;\r\n h=From :\r\n\tto;"
+                          " bh=" + "A" * 40 + "\r\n AAAA; b=BB\r\n BB")
+    assert sig.canonicalization == "simple/simple"       # CASES 28: no c=
+    assert sig.domain == "example.org"
+    assert sig.headers == ("from", "to")                  # CASES 26: mixed case
+    assert sig.identity == "@example.org"
+    assert sig.signature == base64.b64decode("BBBB")
+    assert parse_signature(_sig(c="relaxed")).canonicalization == "relaxed/simple"
+
+
+@pytest.mark.parametrize("changes, code", [
+    ({"v": "2"}, "bad_version"),
+    ({"v": None}, "missing_tag"),
+    ({"a": "rsa-md5"}, "unsupported_algorithm"),
+    ({"b": "!!!"}, "bad_base64"),
+    ({"bh": None}, "missing_tag"),
+    ({"c": "fancy/simple"}, "unsupported_canonicalization"),
+    ({"d": "exa..mple"}, "bad_domain"),
+    ({"h": "To:Subject"}, "from_not_signed"),              # CASES 27
+    ({"h": "From::To"}, "bad_header_list"),
+    ({"i": "joe@other.example"}, "identity_mismatch"),
+    ({"i": "joe"}, "bad_identity"),
+    ({"l": "12x"}, "bad_length"),
+    ({"q": "http/well-known"}, "unsupported_query_method"),
+    ({"s": "bad selector!"}, "bad_selector"),
+    ({"t": "soon"}, "bad_timestamp"),
+    ({"t": "200", "x": "100"}, "expiration_before_timestamp"),   # CASES 35
+])
+def test_parse_rejections(changes: dict[str, str | None], code: str) -> None:
+    with pytest.raises(DKIMSyntaxError) as info:
+        parse_signature(_sig(**changes))
+    assert info.value.code == code
+    assert isinstance(info.value, mailauth.ParseError)
+
+
+def test_parse_accepts_subdomain_identity_and_equal_t_x() -> None:
+    sig = parse_signature(_sig(i="joe@mail.example.org", t="100", x="100", l="10"))
+    assert sig.identity == "joe@mail.example.org"
+    assert (sig.timestamp, sig.expiration, sig.length) == (100, 100, 10)
+
+
+def test_duplicate_tag_is_a_syntax_error() -> None:
+    with pytest.raises(DKIMSyntaxError):
+        parse_signature(GOOD + "; d=example.com")
+
+
+# --- key records (§3.6.1) -----------------------------------------------------------------
+
+def test_key_record_rules() -> None:
+    k = parse_key_record("v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")
+    assert k.key_type == "ed25519" and len(k.public_key) == 32
+    assert parse_key_record("v=DKIM1; p=").revoked
+    assert parse_key_record("p=AAAA; t=y:s").testing
+    assert parse_key_record("p=AAAA; t=y:s").strict_identity
+    assert parse_key_record("p=AAA").public_key == base64.b64decode("AAA=")  # no padding
+    assert parse_key_record("p=AA AA\t AA").public_key == base64.b64decode("AAAAAA==")
+    for bad, code in [("k=rsa", "key_syntax"), ("p=AAAA; v=DKIM1", "key_syntax"),
+                      ("v=DKIM2; p=AAAA", "key_syntax"), ("k=dsa; p=AAAA", "unsupported_key_type")]:
+        with pytest.raises(DKIMSyntaxError) as info:
+            parse_key_record(bad)
+        assert info.value.code == code, bad
+
+
+# --- verification -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["rsa", "ed25519"])
+@pytest.mark.parametrize("canon", ["simple/simple", "simple/relaxed", "relaxed/simple",
+                                   "relaxed/relaxed"])
+def test_sign_then_verify(kind: str, canon: str) -> None:
+    message, resolver = signed(kind, canonicalization=canon)
+    result = verify(message, resolver)
+    assert result.status is Status.PASS, result.reason
+    s = result.signatures[0]
+    assert (s.code, s.canonicalization, s.domain, s.selector) == ("ok", canon, "example.org", "s1")
+    assert s.body_hash_expected == s.body_hash_computed
+    assert s.key_bits == (2048 if kind == "rsa" else 256)
+    assert s.authentic is False
+    assert "from" in s.headers_signed
+
+
+def test_key_split_over_strings_with_spaces_and_no_padding() -> None:
+    # CASES 22
+    message, _ = signed("ed25519")
+    p = key("ed25519").txt_value.split("p=")[1].rstrip("=")
+    spaced = "v=DKIM1; k=ed25519; p=" + " ".join(p[i:i + 7] for i in range(0, len(p), 7))
+    resolver = resolver_for(("s1", "example.org", [spaced[:30], spaced[30:]]))
+    assert verify(message, resolver).status is Status.PASS
+
+
+def test_authentic_key_record_is_reported() -> None:
+    message, _ = signed("ed25519")
+    resolver = resolver_for(("s1", "example.org", key("ed25519").txt_value),
+                            authentic=["s1._domainkey.example.org"])
+    assert verify(message, resolver).signatures[0].authentic is True
+
+
+def test_body_change_is_a_body_hash_failure_with_both_hashes() -> None:
+    message, resolver = signed()
+    result = verify(message.replace(b"We lost", b"We won"), resolver)
+    s = result.signatures[0]
+    assert (result.status, s.code) == (Status.FAIL, "body_hash_mismatch")
+    assert s.body_hash_expected != s.body_hash_computed
+    assert s.body_hash_expected in s.reason and s.body_hash_computed in s.reason
+
+
+def test_header_change_is_a_signature_failure() -> None:
+    message, resolver = signed()
+    result = verify(message.replace(b"Is dinner", b"Is lunch"), resolver)
+    assert (result.status, result.signatures[0].code) == (Status.FAIL, "signature_mismatch")
+    assert result.signatures[0].body_hash_matches
+
+
+def test_missing_revoked_and_tempfail_keys() -> None:
+    message, _ = signed()
+    r = verify(message, FakeResolver({}))
+    assert (r.status, r.signatures[0].code) == (Status.PERMERROR, "key_not_found")
+    r = verify(message, resolver_for(("s1", "example.org", "v=DKIM1; p=")))
+    assert (r.status, r.signatures[0].code) == (Status.PERMERROR, "key_revoked")   # CASES 23
+    r = verify(message, FakeResolver(tempfail=["s1._domainkey.example.org"]))
+    assert (r.status, r.signatures[0].code) == (Status.TEMPERROR, "dns_error")
+    r = verify(message, resolver_for(("s1", "example.org", "v=DKIM1; p=%%%")))
+    assert (r.status, r.signatures[0].code) == (Status.PERMERROR, "bad_base64")
+    r = verify(message, resolver_for(("s1", "example.org", "v=DKIM1; p=AAAA")))
+    assert (r.status, r.signatures[0].code) == (Status.PERMERROR, "key_syntax")
+    r = verify(message, resolver_for(("s1", "example.org", key("ed25519").txt_value)))
+    assert (r.status, r.signatures[0].code) == (Status.PERMERROR, "key_type_mismatch")
+
+
+def test_key_record_through_cname() -> None:
+    # CASES 36
+    message, _ = signed("ed25519")
+    resolver = FakeResolver({"s1._domainkey.example.org": {"CNAME": ["k.keys.example.net"]},
+                             "k.keys.example.net": {"TXT": [key("ed25519").txt_value]}})
+    assert verify(message, resolver).status is Status.PASS
+
+
+def test_several_key_records_are_tried_in_a_deterministic_order() -> None:
+    # CASES 37
+    message, _ = signed("ed25519")
+    good = key("ed25519").txt_value
+    other = generate_key("ed25519").txt_value
+    for order in ([good, other], [other, good]):
+        r = verify(message, resolver_for(*[("s1", "example.org", v) for v in order]))
+        assert r.status is Status.PASS
+        assert any("2 TXT records" in w for w in r.signatures[0].warnings)
+
+
+def test_testing_and_strict_key_flags() -> None:
+    # CASES 24
+    k = key("ed25519")
+    message, _ = signed("ed25519")
+    r = verify(message, resolver_for(("s1", "example.org", k.txt_value + "; t=y")))
+    assert r.status is Status.PASS and r.signatures[0].testing
+    sub, _ = signed("ed25519", identity="joe@mail.example.org")
+    r = verify(sub, resolver_for(("s1", "example.org", k.txt_value + "; t=s")))
+    assert (r.status, r.signatures[0].code) == (Status.FAIL, "key_strict_identity")
+    assert verify(sub, resolver_for(("s1", "example.org", k.txt_value))).status is Status.PASS
+
+
+def test_dual_signed_message_where_only_one_passes() -> None:
+    # CASES 25
+    k_ed, k_rsa = key("ed25519"), key("rsa")
+    h1 = sign_dkim(MSG, domain="example.org", selector="ed", key=k_ed.private_key_pem)
+    h2 = sign_dkim(MSG, domain="example.org", selector="rsa", key=k_rsa.private_key_pem)
+    resolver = resolver_for(("ed", "example.org", k_ed.txt_value),
+                            ("rsa", "example.org", "v=DKIM1; p="))
+    r = verify(h2 + h1 + MSG, resolver)
+    assert r.status is Status.PASS
+    assert [s.status for s in r.signatures] == [Status.PERMERROR, Status.PASS]
+    # Both key lookups were asked in one go (the sync driver asks them in order).
+    assert {q.name for q in resolver.queries} == {"ed._domainkey.example.org",
+                                                  "rsa._domainkey.example.org"}
+
+
+def test_key_lookups_of_several_signatures_are_yielded_together() -> None:
+    k = key("ed25519")
+    headers = [sign_dkim(MSG, domain=d, selector="s", key=k.private_key_pem)
+               for d in ("a.example", "b.example", "c.example")]
+    flow = verify_dkim(b"".join(headers) + MSG, now=T0).flow()
+    effect = next(flow)
+    assert isinstance(effect, tuple) and len(effect) == 3
+
+
+def test_oversigned_from_missing_instance_contributes_nothing() -> None:
+    # CASES 26: h= lists From twice, one From present: the second selects nothing
+    # (RFC 6376 §5.4.2: a nonexistent field is the null string), and still passes.
+    message, resolver = signed()
+    sig = parse_signature(message.split(b"\r\nFrom:", 1)[0].split(b":", 1)[1])
+    assert sig.headers.count("from") == 2
+    assert verify(message, resolver).status is Status.PASS
+    added = message.replace(b"From: Joe", b"From: Mallory <m@evil.example>\r\nFrom: Joe")
+    assert verify(added, resolver).status is Status.FAIL
+
+
+def test_unsigned_duplicate_header_above_is_a_warning() -> None:
+    # CASES 40
+    message, resolver = signed(oversign=False)
+    r = verify(b"Subject: Something else\r\n" + message, resolver)
+    assert r.status is Status.PASS
+    assert any("subject" in w for w in r.signatures[0].warnings)
+
+
+def test_body_length_tag() -> None:
+    # CASES 32
+    message, resolver = signed(body_length=True)
+    extended = message + b"Appended by a list.\r\n"
+    r = verify(extended, resolver)
+    assert r.status is Status.PASS
+    assert r.signatures[0].body_bytes_unsigned == len(b"Appended by a list.\r\n")
+    assert r.signatures[0].warnings
+    short, resolver = signed(body_length=5000)
+    r = verify(short, resolver)
+    assert (r.status, r.signatures[0].code) == (Status.FAIL, "body_length_exceeds")
+
+
+def test_time_checks_use_the_injected_clock() -> None:
+    # CASES 35
+    message, resolver = signed("ed25519", timestamp=T0, expiration=T0 + 3600)
+    assert verify(message, resolver, now=T0 + 60).status is Status.PASS
+    r = verify(message, resolver, now=T0 + 7200)
+    assert (r.status, r.signatures[0].code) == (Status.FAIL, "signature_expired")
+    r = verify(message, resolver, now=lambda: T0 + 3600 + 200)   # inside the skew
+    assert r.status is Status.PASS
+    r = verify(message, resolver, now=T0 - 86400)
+    assert (r.status, r.signatures[0].code) == (Status.NEUTRAL, "timestamp_in_future")
+
+
+def test_rsa_sha1_and_short_keys_are_not_a_pass() -> None:
+    # CASES 38, RFC 8301
+    _, rsa_pem = rfc8463_keys()
+    zone = FakeResolver.from_zone((RFC8463 / "keys.zone").read_text())
+    header = dkimpy.sign(MSG.replace(b"example.org", b"football.example.com"), b"test",
+                         b"football.example.com", rsa_pem, signature_algorithm=b"rsa-sha1",
+                         include_headers=[b"from", b"subject"])
+    message = header + MSG.replace(b"example.org", b"football.example.com")
+    r = verify(message, zone, now=None)  # dkimpy stamps t= with the real clock
+    assert (r.status, r.signatures[0].code) == (Status.POLICY, "rsa_sha1")
+    assert verify(message, zone, now=None, allow_sha1=True).status is Status.PASS
+    h256 = sign_dkim(MSG, domain="football.example.com", selector="test", key=rsa_pem)
+    r = verify(h256 + MSG, zone, min_rsa_bits=2048)
+    assert (r.status, r.signatures[0].code) == (Status.POLICY, "rsa_key_too_small")
+    assert verify(h256 + MSG, zone).status is Status.PASS
+
+
+def test_malformed_signature_is_a_permerror_value() -> None:
+    message, resolver = signed()
+    broken = b"DKIM-Signature: v=1; a=rsa-sha256; d=example.org\r\n" + message
+    r = verify(broken, resolver)
+    assert r.status is Status.PASS
+    assert (r.signatures[0].status, r.signatures[0].code) == (Status.PERMERROR, "missing_tag")
+
+
+def test_signature_cap() -> None:
+    message, resolver = signed("ed25519")
+    header = message.split(b"From: Joe")[0]
+    r = verify(header * 4 + message, resolver, max_signatures=3)
+    assert len(r.signatures) == 3 and r.ignored_signatures == 2
+
+
+def test_no_signature_is_none() -> None:
+    assert verify(MSG, FakeResolver({})).status is Status.NONE
+
+
+def test_b_tag_stripping_keeps_other_values_containing_b_equals() -> None:
+    # CASES 34: b= folded, not last, and z= that contains "b=".
+    from mailauth.dkim._signature import strip_b_value
+    field = (b"DKIM-Signature: v=1; b=abc\r\n def; bh=xyz; z=Subject:a=20b=3D1;\r\n"
+             b" d=example.org\r\n")
+    assert strip_b_value(field) == (b"DKIM-Signature: v=1; b=; bh=xyz; z=Subject:a=20b=3D1;"
+                                    b"\r\n d=example.org\r\n")
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"mixed"])
+def test_lf_crlf_and_mixed_line_endings_verify_alike(ending: bytes) -> None:
+    # CASES 31
+    message, resolver = signed(canonicalization="simple/simple")
+    if ending == b"mixed":
+        lines = message.split(b"\r\n")
+        other = b"\r\n".join(lines[: len(lines) // 2]) + b"\n" + b"\n".join(lines[len(lines) // 2:])
+    else:
+        other = message.replace(b"\r\n", ending)
+    assert verify(other, resolver).status is Status.PASS
+
+
+def test_eight_bit_header_and_utf8_identity() -> None:
+    # CASES 33
+    message = ("From: Jörg <jörg@example.org>\r\nSubject: Grüße\r\n\r\nbody\r\n").encode()
+    out, resolver = signed("ed25519", message=message, identity="jörg@example.org")
+    r = verify(out, resolver)
+    assert r.status is Status.PASS and r.signatures[0].identity == "jörg@example.org"
+
+
+def test_file_input_and_async_driver(tmp_path: Path) -> None:
+    message, resolver = signed("ed25519")
+    path = tmp_path / "m.eml"
+    path.write_bytes(message)
+    with path.open("rb") as f:
+        check = verify_dkim(f, now=T0)
+        assert check.run(resolver).status is Status.PASS
+        assert check.run(resolver).status is Status.PASS   # a seekable file re-reads
+        assert asyncio.run(check.arun(resolver)).status is Status.PASS
+    with path.open("rb") as f:
+        body_only = message[message.index(b"From: Joe"):]
+        assert sign_dkim(io.BytesIO(body_only), domain="example.org", selector="s1",
+                         key=key("ed25519").private_key_pem, timestamp=T0) == \
+            message[:message.index(b"From: Joe")]
+
+
+# --- signing ---------------------------------------------------------------------------
+
+def test_signing_defaults() -> None:
+    header = sign_dkim(MSG, domain="Example.ORG", selector="s1",
+                       key=key("ed25519").private_key_pem)
+    sig = parse_signature(header.split(b":", 1)[1])
+    assert sig.algorithm == "ed25519-sha256" and sig.canonicalization == "relaxed/relaxed"
+    assert sig.domain == "example.org" and sig.length is None and sig.timestamp is None
+    assert sig.headers.count("from") == 2 and sig.headers.count("subject") == 2
+    assert "cc" not in sig.headers
+    assert header.startswith(b"DKIM-Signature: ") and header.endswith(b"\r\n")
+    assert all(len(line) <= 78 for line in header.split(b"\r\n"))
+    rsa = parse_signature(sign_dkim(MSG, domain="example.org", selector="s",
+                                    key=key("rsa").private_key_pem).split(b":", 1)[1])
+    assert rsa.algorithm == "rsa-sha256"
+
+
+def test_signing_caller_mistakes() -> None:
+    k = key("ed25519").private_key_pem
+    with pytest.raises(SigningError):
+        sign_dkim(b"Subject: x\r\n\r\nbody\r\n", domain="example.org", selector="s", key=k)
+    with pytest.raises(SigningError):
+        sign_dkim(MSG, domain="example.org", selector="s", key=b"not a key")
+    with pytest.raises(SigningError):
+        sign_dkim(MSG, domain="example.org", selector="s", key=k, algorithm="rsa-sha1")
+    with pytest.raises(ValueError):
+        sign_dkim(MSG, domain="example.org", selector="s;x=1", key=k)
+    with pytest.raises(ValueError):
+        sign_dkim(MSG, domain="example.org", selector="s", key=k, identity="a@evil.example")
+    with pytest.raises(TypeError):
+        sign_dkim("text", domain="example.org", selector="s", key=k)  # type: ignore[arg-type]
+
+
+def test_generate_key_txt_strings() -> None:
+    k = key("rsa")
+    assert all(len(s) <= 255 for s in k.txt_strings) and len(k.txt_strings) > 1
+    assert "".join(k.txt_strings) == k.txt_value
+    assert k.zone_line("s1", "example.org").startswith(
+        's1._domainkey.example.org. 3600 IN TXT "v=DKIM1; k=rsa; p=')
+    assert FakeResolver.from_zone(k.zone_line("s1", "example.org")).answer(
+        mailauth.Query("s1._domainkey.example.org", "TXT")).records == (k.txt_value,)
+    with pytest.raises(ValueError):
+        generate_key("rsa", bits=512)
+    with pytest.raises(ValueError):
+        generate_key("dsa")  # type: ignore[arg-type]
+
+
+def test_public_names() -> None:
+    assert mailauth.verify_dkim is verify_dkim and mailauth.sign_dkim is sign_dkim
+    assert mailauth.DKIMResult is mailauth.dkim.DKIMResult
+    for name in mailauth.dkim.__all__:
+        assert getattr(mailauth.dkim, name) is not None
+    import dataclasses
+    r = mailauth.dkim.SignatureResult(Status.PASS, "ok", "x")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.status = Status.FAIL  # type: ignore[misc]
+    assert not hasattr(r, "__dict__")
