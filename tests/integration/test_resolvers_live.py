@@ -9,17 +9,20 @@ tests/infra/zones/*.zone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address, IPv6Address
 
 import dns.flags
 import dns.message
 import dns.query
+import dns.rcode
 import pytest
 
 from mailauth import MX, TLSA, Answer, Check, Fetch, Outcome, Query
@@ -100,6 +103,50 @@ class SilentServer:
         self._stop.set()
         self._thread.join(2)
         self.sock.close()
+
+
+class ScriptedServer(SilentServer):
+    """A UDP DNS server on 127.0.0.1 that answers every query with ``reply(query)``."""
+
+    def __init__(self, reply: Callable[[dns.message.Message], bytes]) -> None:
+        self.reply = reply
+        super().__init__()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.received.append(data)
+            self.sock.sendto(self.reply(dns.message.from_wire(data)), peer)
+
+
+@contextlib.contextmanager
+def scripted(reply: Callable[[dns.message.Message], bytes]) -> Iterator[ScriptedServer]:
+    server = ScriptedServer(reply)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def _truncated(q: dns.message.Message) -> bytes:
+    r = dns.message.make_response(q)
+    r.flags |= dns.flags.TC
+    return r.to_wire()
+
+
+def _refused(q: dns.message.Message) -> bytes:
+    r = dns.message.make_response(q)
+    r.set_rcode(dns.rcode.REFUSED)
+    return r.to_wire()
+
+
+def _garbage(q: dns.message.Message) -> bytes:
+    return q.to_wire()[:2] + b"\x81\x80\x00\x01\x00\x01"  # header claims data, none follows
 
 
 @pytest.fixture
@@ -313,6 +360,35 @@ def test_query_after_the_budget_is_spent_is_not_sent(silent: SilentServer) -> No
     assert "second.example.test." not in asked
 
 
+def test_silent_tcp_server_is_tempfail(driver: str) -> None:
+    # accepts connections (the kernel does the handshake) and never answers
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        resolver = DNSResolver(["127.0.0.1"], port=listener.getsockname()[1], timeout=0.5,
+                               tcp=True)
+        start = time.monotonic()
+        answer = ask(driver, resolver, "example.test", "A", timeout=0.5)
+        elapsed = time.monotonic() - start
+    assert answer.outcome is Outcome.TEMPFAIL, answer.describe()
+    assert elapsed < 3.0, f"took {elapsed:.1f}s for a 0.5s timeout"
+
+
+@pytest.mark.parametrize("reply", [_truncated, _refused, _garbage],
+                         ids=["truncated-no-tcp", "refused", "garbage"])
+def test_misbehaving_server_is_tempfail(
+        driver: str, reply: Callable[[dns.message.Message], bytes]) -> None:
+    with scripted(reply) as server:
+        resolver = DNSResolver(["127.0.0.1"], port=server.port, timeout=1.0)
+        start = time.monotonic()
+        answer = ask(driver, resolver, "example.test", "TXT", timeout=1.0)
+        elapsed = time.monotonic() - start
+        assert server.received, "the server was not asked"
+    assert answer.outcome is Outcome.TEMPFAIL, answer.describe()
+    assert answer.records == ()
+    assert elapsed < 3.0, f"took {elapsed:.1f}s"
+
+
 def test_nothing_listening_is_tempfail(driver: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -395,6 +471,18 @@ def test_async_resolver_is_reusable_across_event_loops(unbound: DNSResolver) -> 
     for _ in range(3):
         answer = asyncio.run(unbound.aresolve(Query("example.test", "A"), timeout=5))
         assert answer.records == (IPv4Address("127.0.0.1"),), answer.describe()
+
+
+def test_sync_resolver_shared_by_threads(unbound: DNSResolver) -> None:
+    # .run() is documented to work in threads; one resolver object serves them all
+    names = [f"{n}.example.test" for n in ("multi", "split", "two", "long", "utf8")] * 8
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(
+            lambda n: Check(lambda: query(n, "TXT")).run(unbound), names))
+    assert all(a.outcome is Outcome.OK and a.authentic for a in answers), [
+        a.describe() for a in answers if not a.ok]
+    assert [a.query.name for a in answers] == names
+    assert answers[3].records == (LONG_TXT,)
 
 
 def test_concurrent_async_queries(unbound: DNSResolver) -> None:
