@@ -6,6 +6,7 @@ import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import lru_cache
 from typing import TypeAlias
 
 from .._domain import parse_ip
@@ -47,10 +48,10 @@ class _Abort(Exception):
 class _State:
     """What one check_host() evaluation shares across includes and redirects."""
 
-    __slots__ = ("default_explanation", "helo", "ip", "ip_text", "local", "lookups",
-                 "max_lookups", "max_mx", "max_ptr", "max_voids", "now", "ptr_names",
-                 "receiver", "record", "reverse_name", "sender", "sender_domain", "trace",
-                 "v4", "voids")
+    __slots__ = ("default_explanation", "helo", "ip", "ip_int", "ip_text", "local",
+                 "lookups", "max_lookups", "max_mx", "max_ptr", "max_voids", "now",
+                 "ptr_names", "receiver", "record", "sender",
+                 "sender_domain", "trace", "v4", "voids")
 
     def __init__(self, ip: IPAddress, sender: str, *, helo: str | None, receiver: str | None,
                  max_lookups: int, max_voids: int, max_mx: int, max_ptr: int,
@@ -58,6 +59,7 @@ class _State:
         self.ip = ip
         self.v4 = ip.version == 4
         self.ip_text = str(ip)
+        self.ip_int = int(ip)
         local, at, domain = sender.rpartition("@")
         if not at:
             local, domain = "", sender
@@ -78,12 +80,10 @@ class _State:
         self.trace: list[TraceStep] = []
         self.ptr_names: list[str] | None = None
         self.record: str | None = None
-        self.reverse_name = ip.reverse_pointer
 
     def step(self, depth: int, domain: str, term: str, outcome: str,  # noqa: PLR0917
              target: str | None = None, answers: tuple[Answer, ...] = ()) -> None:
-        self.trace.append(TraceStep(depth, domain, term, outcome, target,
-                                    tuple(a.describe() for a in answers),
+        self.trace.append(TraceStep(depth, domain, term, outcome, target, answers,
                                     self.lookups, self.voids))
 
     def count_lookup(self, term: str) -> None:
@@ -105,6 +105,7 @@ class _State:
 
 # --- domains ----------------------------------------------------------------------
 
+@lru_cache(maxsize=8192)
 def _is_checkable_domain(domain: str) -> bool:
     """RFC 7208 §4.3: a well-formed, multi-label domain name."""
     name = domain[:-1] if domain.endswith(".") else domain
@@ -116,6 +117,7 @@ def _is_checkable_domain(domain: str) -> bool:
     return all(0 < len(label) <= 63 for label in labels)
 
 
+@lru_cache(maxsize=8192)
 def _query_name(expanded: str) -> str | None:
     """The DNS name an expanded target-name stands for, or None when it cannot be one.
 
@@ -214,7 +216,8 @@ def _validated_names(st: _State, depth: int, domain: str) -> Flow[list[str]]:
     records include the client address, from at most ``max_ptr`` PTR names (§4.6.4)."""
     if st.ptr_names is not None:
         return st.ptr_names
-    answer = yield from query(st.reverse_name, "PTR")
+    reverse_name = st.ip.reverse_pointer
+    answer = yield from query(reverse_name, "PTR")
     names: list[str] = []
     if answer.ok:
         candidates = [str(n) for n in answer.records[: st.max_ptr]]
@@ -225,9 +228,9 @@ def _validated_names(st: _State, depth: int, domain: str) -> Flow[list[str]]:
             if check.ok and st.ip in check.records:
                 names.append(check.query.name)
         st.step(depth, domain, "validated names", ", ".join(names) or "none",
-                st.reverse_name, (answer, *checks))
+                reverse_name, (answer, *checks))
     else:
-        st.step(depth, domain, "validated names", "none", st.reverse_name, (answer,))
+        st.step(depth, domain, "validated names", "none", reverse_name, (answer,))
     st.ptr_names = names
     return names
 
@@ -306,8 +309,9 @@ def _mechanism(st: _State, mech: Mechanism, domain: str, depth: int) -> Flow[boo
     name = mech.name
     term = mech.text or mech.render()
     if name in ("ip4", "ip6"):
-        net = mech.network
-        hit = net is not None and st.ip.version == net.version and st.ip in net
+        # RFC 7208 §5.6: an ip4 network never matches an IPv6 client, and back.
+        hit = mech.network is not None and mech.version == st.ip.version and (
+            st.ip_int & mech.mask == mech.net_int)
         st.step(depth, domain, term, "match" if hit else "no match")
         return hit
     if name == "all":

@@ -114,6 +114,10 @@ class Mechanism:
     cidr6: int | None = None
     explicit_qualifier: bool = False
     text: str = field(default="", compare=False)
+    # Precomputed for the ip4/ip6 hot path (RFC 7208 §5.6): (ip & mask) == net.
+    version: int = field(default=0, compare=False)
+    mask: int = field(default=0, compare=False)
+    net_int: int = field(default=0, compare=False)
 
     @property
     def counts(self) -> bool:
@@ -350,7 +354,9 @@ def _parse_mechanism(term: str, position: int) -> Mechanism:
         except ValueError:
             raise ParseError(f"invalid {name} network {addr!r}", position=at + 1,
                              rfc="RFC 7208 §5.6") from None
-        return Mechanism(qual, name, network=net, explicit_qualifier=explicit, text=term)
+        return Mechanism(qual, name, network=net, explicit_qualifier=explicit, text=term,
+                         version=net.version, mask=int(net.netmask),
+                         net_int=int(net.network_address))
     target: MacroString | None = None
     cidr4 = cidr6 = None
     if name in ("a", "mx"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .._flow import Answer
 from ..status import Status
 
 __all__ = ["SPFResult", "TraceStep"]
@@ -17,7 +18,7 @@ class TraceStep:
     ``depth`` is the include/redirect nesting (0 for the checked domain), ``domain``
     the <domain> being evaluated, ``term`` the term as written (or ``"record"`` for the
     record lookup), ``target`` the name after macro expansion, ``answers`` the DNS
-    answers the step saw (one line each), ``outcome`` what the step concluded, and
+    answers the step saw, ``outcome`` what the step concluded, and
     ``lookups``/``void_lookups`` the running counts after it (RFC 7208 §4.6.4).
     """
 
@@ -26,7 +27,7 @@ class TraceStep:
     term: str
     outcome: str
     target: str | None = None
-    answers: tuple[str, ...] = ()
+    answers: tuple[Answer, ...] = ()
     lookups: int = 0
     void_lookups: int = 0
 
@@ -36,7 +37,7 @@ class TraceStep:
         line = (f"{indent}{self.term}{target}: {self.outcome} "
                 f"[lookups {self.lookups}, void {self.void_lookups}]")
         for answer in self.answers:
-            line += f"\n{indent}    dns {answer}"
+            line += f"\n{indent}    dns {answer.describe()}"
         return line
 
 
