@@ -370,6 +370,10 @@ def _mechanism(st: _State, mech: Mechanism, domain: str, depth: int) -> Flow[boo
             if reply.ok and _address_match(st, reply.records, mech):
                 hit = True
                 break
+        if not hit and replies and all(r.void for r in replies):
+            # RFC 7208 §4.6.4 limits void *terms*: an mx term whose hosts have no
+            # address of the client's family is one void lookup, however many hosts.
+            st.count_void(replies[0])
         st.step(depth, domain, term, "match" if hit else "no match", target,
                 (answer, *replies))
         return hit
