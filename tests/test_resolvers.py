@@ -21,7 +21,7 @@ Q = Query("example.org", "TXT")
     (dns.resolver.LifetimeTimeout(timeout=1.0, errors=[]), Outcome.TEMPFAIL, "timeout"),
     (dns.resolver.NoNameservers(request=dns.message.make_query("example.org", "TXT"),
                                 errors=[("127.0.0.1", False, 53, "SERVFAIL", None)]),
-     Outcome.TEMPFAIL, "SERVFAIL"),
+     Outcome.TEMPFAIL, "127.0.0.1: SERVFAIL"),
     (dns.resolver.YXDOMAIN(), Outcome.TEMPFAIL, "YXDOMAIN"),
     (dns.name.LabelTooLong(), Outcome.NXDOMAIN, "invalid name"),
     (dns.name.EmptyLabel(), Outcome.NXDOMAIN, "invalid name"),

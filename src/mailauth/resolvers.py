@@ -26,6 +26,7 @@ import dns.exception
 import dns.flags
 import dns.message
 import dns.name
+import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
@@ -147,7 +148,7 @@ class DNSResolver:
 
     def _from_answer(self, query: Query, ans: dns.resolver.Answer) -> Answer:
         authentic = self._authentic(ans.response)
-        canonical = _name(ans.canonical_name)
+        canonical = _aliased(query, ans.canonical_name)
         if ans.rrset is None:
             return Answer(query, Outcome.NODATA, authentic=authentic,
                           ttl=_negative_ttl(ans.response), canonical_name=canonical)
@@ -168,8 +169,13 @@ class DNSResolver:
                 response = next(iter(responses.values()), None)
             except Exception:
                 response = None
+            canonical: str | None
+            try:
+                canonical = _aliased(query, exc.canonical_name)
+            except Exception:  # no usable response in the exception
+                canonical = None
             return Answer(query, Outcome.NXDOMAIN, authentic=self._authentic(response),
-                          ttl=_negative_ttl(response))
+                          ttl=_negative_ttl(response), canonical_name=canonical)
         if isinstance(exc, dns.resolver.NoAnswer):
             return Answer(query, Outcome.NODATA)
         if isinstance(exc, dns.exception.Timeout):
@@ -191,6 +197,12 @@ class DNSResolver:
     def __repr__(self) -> str:
         where = "system" if self.nameservers is None else f"{list(self.nameservers)}:{self.port}"
         return f"DNSResolver({where}, trust_ad={self.trust_ad})"
+
+
+def _aliased(query: Query, canonical: dns.name.Name) -> str | None:
+    """The canonical name when CNAMEs led away from the query name, else None."""
+    name = _name(canonical)
+    return None if name.lower() == query.key()[0] else name
 
 
 def _precheck(query: Query) -> Answer | None:
@@ -220,8 +232,13 @@ def _servfail_reason(exc: dns.resolver.NoNameservers) -> str:
     errors = exc.kwargs.get("errors") or []
     details = []
     for err in errors[:3]:
-        # (server, tcp, port, error, response)
+        # (server, tcp, port, error, response); the response's rcode says most
         server, error = err[0], err[3] if len(err) > 3 else err
-        details.append(f"{server}: {error}")
+        response = err[4] if len(err) > 4 else None
+        if isinstance(response, dns.message.Message) and response.rcode() != dns.rcode.NOERROR:
+            text = dns.rcode.to_text(response.rcode())
+        else:
+            text = str(error) or type(error).__name__
+        details.append(f"{server}: {text}")
     text = "; ".join(details) if details else "no nameserver answered"
-    return f"SERVFAIL or no usable nameserver ({text})"
+    return f"no usable answer from any nameserver ({text})"
