@@ -50,7 +50,7 @@ class _State:
 
     __slots__ = ("default_explanation", "helo", "ip", "ip_int", "ip_text", "local",
                  "lookups", "max_lookups", "max_mx", "max_ptr", "max_voids", "now",
-                 "ptr_names", "receiver", "record", "sender",
+                 "ptr_names", "ptr_void", "receiver", "record", "sender",
                  "sender_domain", "trace", "v4", "voids")
 
     def __init__(self, ip: IPAddress, sender: str, *, helo: str | None, receiver: str | None,
@@ -79,6 +79,7 @@ class _State:
         self.default_explanation = default_explanation
         self.trace: list[TraceStep] = []
         self.ptr_names: list[str] | None = None
+        self.ptr_void: Answer | None = None
         self.record: str | None = None
 
     def step(self, depth: int, domain: str, term: str, outcome: str,  # noqa: PLR0917
@@ -232,6 +233,7 @@ def _validated_names(st: _State, depth: int, domain: str) -> Flow[list[str]]:
     else:
         st.step(depth, domain, "validated names", "none", reverse_name, (answer,))
     st.ptr_names = names
+    st.ptr_void = answer if answer.void else None
     return names
 
 
@@ -370,15 +372,16 @@ def _mechanism(st: _State, mech: Mechanism, domain: str, depth: int) -> Flow[boo
             if reply.ok and _address_match(st, reply.records, mech):
                 hit = True
                 break
-        if not hit and replies and all(r.void for r in replies):
-            # RFC 7208 §4.6.4 limits void *terms*: an mx term whose hosts have no
-            # address of the client's family is one void lookup, however many hosts.
-            st.count_void(replies[0])
+        # RFC 7208 §4.6.4 counts void lookups per term: the MX lookup is this term's
+        # lookup; its hosts' address lookups are not counted (blitiri's suite agrees).
         st.step(depth, domain, term, "match" if hit else "no match", target,
                 (answer, *replies))
         return hit
     # ptr (RFC 7208 §5.5): DNS errors here make the mechanism not match.
     names = yield from _validated_names(st, depth, domain)
+    if st.ptr_void is not None:
+        # RFC 7208 §4.6.4: a ptr term whose PTR lookup found nothing is a void lookup.
+        st.count_void(st.ptr_void)
     want = target.lower()
     hit = any(n.lower() == want or n.lower().endswith("." + want) for n in names)
     st.step(depth, domain, term, "match" if hit else "no match", target)
