@@ -25,9 +25,7 @@ __all__ = [
 Canonicalization = Literal["simple", "relaxed"]
 
 _CRLF = b"\r\n"
-# RFC 6376 §3.4.4 (b) and §3.4.2: runs of WSP become one SP. Matching only runs that
-# change (a tab, or two or more WSP) keeps plain text untouched and the regex cheap.
-_WSP_TO_SP = re.compile(rb"\t[ \t]*| [ \t]+")
+# RFC 6376 §3.4.2: runs of WSP in a header value become one SP.
 _WSP_RUN = re.compile(rb"[ \t]+")
 # A carried-over whitespace run longer than this is shortened to one SP: the relaxed
 # result is the same and memory stays bounded on hostile input.
@@ -56,6 +54,20 @@ def canonicalize_header(data: bytes, method: Canonicalization) -> bytes:
     if method == "simple":
         return data if data.endswith(_CRLF) else data + _CRLF
     raise ValueError(f"unknown canonicalization {method!r} (RFC 6376 §3.4)")
+
+
+def _relaxed_lines(seg: bytes) -> bytes:
+    """§3.4.4 (a) on whole lines: every WSP run becomes one SP, and none is left
+    before a CRLF. A tab alone is a run, so tabs become spaces first; then doubled
+    spaces are halved until none is left (log2 of the longest run passes), all with
+    C-speed ``bytes.replace``."""
+    if b"\t" in seg:
+        seg = seg.replace(b"\t", b" ")
+    while b"  " in seg:
+        seg = seg.replace(b"  ", b" ")
+    if b" \r\n" in seg:
+        seg = seg.replace(b" \r\n", _CRLF)
+    return seg
 
 
 def _trailing_crlf_count(seg: bytes) -> int:
@@ -103,11 +115,7 @@ class BodyCanonicalizer:
             self._carry = data[keep:]
             if len(self._carry) > _MAX_CARRY:
                 self._carry = b" \r" if self._carry.endswith(b"\r") else b" "
-            seg = data[:keep]
-            if b"\t" in seg or b"  " in seg:
-                seg = _WSP_TO_SP.sub(b" ", seg)
-            if b" \r\n" in seg:
-                seg = seg.replace(b" \r\n", _CRLF)
+            seg = _relaxed_lines(data[:keep])
         elif data.endswith(b"\r"):
             self._carry = b"\r"
             seg = data[:-1]

@@ -12,9 +12,10 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .._domain import normalize_domain
-from .._tagvalue import TagList, parse_tag_list
+from .._tagvalue import parse_tag_list
 from ..errors import ParseError
 
 __all__ = [
@@ -39,7 +40,8 @@ _FWS = re.compile(r"[ \t\r\n]+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}\Z")
 _DIGITS = re.compile(r"[0-9]{1,76}\Z")
 _TIME = re.compile(r"[0-9]{1,12}\Z")  # §3.5: at most 12 digits for t= and x=
-_HDR_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+\Z")  # RFC 5322 ftext
+_FTEXT = r"[\x21-\x39\x3b-\x7e]+"  # RFC 5322 ftext
+_HDR_LIST = re.compile(f"{_FTEXT}(?::{_FTEXT})*\\Z")
 _SELECTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?)*\Z")
 
@@ -53,8 +55,31 @@ class DKIMSyntaxError(ParseError):
         super().__init__(message, position=position, rfc=rfc, text=text)
 
 
+_TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_BAD_FOLD = re.compile(r"[\r\n](?![ \t\r\n]|\Z)")
+
+
+def _tag_list(text: str, rfc: str) -> dict[str, str]:
+    """A tag=value list (RFC 6376 §3.2) as a dict, on a fast path for well-formed
+    text; anything unusual goes through :func:`parse_tag_list` for its precise error."""
+    tags: dict[str, str] = {}
+    if ("\n" in text or "\r" in text) and _BAD_FOLD.search(text.rstrip("\r\n")):
+        return dict(parse_tag_list(text, strict_values=False, rfc=rfc))
+    for spec in text.split(";"):
+        name, eq, value = spec.partition("=")
+        name = name.strip(" \t\r\n")
+        if not eq:
+            if name:
+                return dict(parse_tag_list(text, strict_values=False, rfc=rfc))
+            continue
+        if name in tags or not _TAG_NAME.match(name):
+            return dict(parse_tag_list(text, strict_values=False, rfc=rfc))
+        tags[name] = value.strip(" \t\r\n")
+    return tags
+
+
 def _b64(value: str, tag: str, *, rfc: str = "RFC 6376 §3.5", pad: bool = False) -> bytes:
-    compact = _FWS.sub("", value)
+    compact = "".join(value.split())
     if pad and len(compact) % 4:
         compact += "=" * (-len(compact) % 4)
     if not _BASE64.match(compact):
@@ -86,7 +111,7 @@ class Signature:
     timestamp: int | None          # t=
     expiration: int | None         # x=
     copied_headers: str | None     # z=, raw
-    tags: TagList
+    tags: tuple[tuple[str, str], ...]
 
     @property
     def canonicalization(self) -> str:
@@ -98,7 +123,7 @@ class Signature:
         return f"{self.selector}._domainkey.{self.domain}"
 
 
-def _required(tags: TagList, name: str) -> str:
+def _required(tags: dict[str, str], name: str) -> str:
     value = tags.get(name)
     if value is None:
         raise DKIMSyntaxError("missing_tag", f"required tag {name}= is missing")
@@ -113,7 +138,7 @@ def parse_signature(value: str | bytes) -> Signature:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "surrogateescape")
     try:
-        tags = parse_tag_list(value, strict_values=False)
+        tags = _tag_list(value, "RFC 6376 §3.2")
     except ParseError as exc:
         raise DKIMSyntaxError("bad_tag_list", exc.message, rfc="RFC 6376 §3.2",
                               position=exc.position) from None
@@ -147,8 +172,9 @@ def parse_signature(value: str | bytes) -> Signature:
         raise DKIMSyntaxError("bad_domain", f"d={raw_domain} is not a domain name: {exc}") \
             from None
 
-    names = tuple(_FWS.sub("", n).lower() for n in _required(tags, "h").split(":"))
-    if any(not _HDR_NAME.match(n) for n in names):
+    h = "".join(_required(tags, "h").split()).lower()
+    names = tuple(h.split(":"))
+    if not _HDR_LIST.match(h):
         raise DKIMSyntaxError("bad_header_list", "h= has an empty or invalid header name")
     if "from" not in names:
         raise DKIMSyntaxError("from_not_signed", "h= does not include From "
@@ -206,7 +232,7 @@ def parse_signature(value: str | bytes) -> Signature:
 
     return Signature(algorithm, key_type, hash_name, signature, body_hash, header_canon,
                      body_canon, domain, names, identity, length, query_methods, selector,
-                     timestamp, expiration, tags.get("z"), tags)
+                     timestamp, expiration, tags.get("z"), tuple(tags.items()))
 
 
 def strip_b_value(data: bytes) -> bytes:
@@ -272,17 +298,20 @@ def _colon_list(value: str) -> tuple[str, ...]:
     return tuple(_FWS.sub("", v).lower() for v in value.split(":") if _FWS.sub("", v))
 
 
+@lru_cache(maxsize=512)
 def parse_key_record(text: str) -> KeyRecord:
     """Parse the TXT record published at ``<selector>._domainkey.<domain>``.
 
     :raises DKIMSyntaxError: ``code`` is ``key_syntax`` or ``unsupported_key_type``.
+
+    Results are memoised by text (records are few and repeat across messages).
     """
     try:
-        tags = parse_tag_list(text, strict_values=False, rfc=_KRFC)
+        tags = _tag_list(text, _KRFC)
     except ParseError as exc:
         raise DKIMSyntaxError("key_syntax", exc.message, rfc=_KRFC,
                               position=exc.position) from None
-    if "v" in tags and (tags["v"] != "DKIM1" or tags.tags[0][0] != "v"):
+    if "v" in tags and (tags["v"] != "DKIM1" or next(iter(tags)) != "v"):
         raise DKIMSyntaxError("key_syntax", "v= must be DKIM1 and the first tag", rfc=_KRFC)
     if "p" not in tags:
         raise DKIMSyntaxError("key_syntax", "the key record has no p= tag", rfc=_KRFC)
