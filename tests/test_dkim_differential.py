@@ -19,7 +19,7 @@ from functools import cache
 import dkim as dkimpy
 import pytest
 from cryptography.hazmat.primitives import serialization
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mailauth import Status
@@ -39,7 +39,7 @@ from mailauth.testing import FakeResolver
 CANONS = ["simple/simple", "simple/relaxed", "relaxed/simple", "relaxed/relaxed"]
 KINDS = ["rsa", "ed25519"]
 DOMAIN, SELECTOR = "example.org", "s1"
-FAST = settings(max_examples=12, deadline=None,
+FAST = settings(max_examples=25, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 SLOW = settings(max_examples=300, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -137,8 +137,7 @@ def _relaxed_body_edge(msg: bytes, canon: str) -> bool:
 
 def check_we_sign_they_verify(msg: bytes, kind: str, canon: str) -> None:
     need_nacl(kind)
-    if _relaxed_body_edge(msg, canon):
-        return
+    assume(not _relaxed_body_edge(msg, canon))  # counted as invalid, not as passing
     header = sign_dkim(msg, domain=DOMAIN, selector=SELECTOR, key=key(kind).private_key_pem,
                        canonicalization=canon, timestamp=True)
     assert dkimpy.verify(header + msg, dnsfunc=_dns(kind)), (header + msg)
@@ -146,8 +145,7 @@ def check_we_sign_they_verify(msg: bytes, kind: str, canon: str) -> None:
 
 def check_they_sign_we_verify(msg: bytes, kind: str, canon: str) -> None:
     need_nacl(kind)
-    if _relaxed_body_edge(msg, canon):
-        return
+    assume(not _relaxed_body_edge(msg, canon))  # counted as invalid, not as passing
     h, b = canon.encode().split(b"/")
     names = sorted({line.split(b":")[0].strip().lower() for line in
                     msg.replace(b"\r\n", b"\n").split(b"\n\n")[0].split(b"\n")
