@@ -314,7 +314,7 @@ async def _resolve_async(session: _Session, resolver: AsyncResolver, q: Query) -
 
 def _fetch_sync(fetcher: Fetcher | None, request: Fetch) -> Response:
     if fetcher is None:
-        return Response(request.url, error="no fetcher configured")
+        fetcher = cast(Fetcher, _default_fetcher())
     try:
         return fetcher.fetch(request)
     except Exception as exc:
@@ -323,7 +323,7 @@ def _fetch_sync(fetcher: Fetcher | None, request: Fetch) -> Response:
 
 async def _fetch_async(fetcher: AsyncFetcher | None, request: Fetch) -> Response:
     if fetcher is None:
-        return Response(request.url, error="no fetcher configured")
+        fetcher = cast(AsyncFetcher, _default_fetcher())
     try:
         return await fetcher.afetch(request)
     except Exception as exc:
@@ -361,7 +361,6 @@ class Check(Generic[T_co]):
             budget: float | None = None) -> T_co:
         """Run blocking; the system resolver when none is given. Never touches asyncio."""
         resolver = resolver or _default_resolver()
-        fetcher = fetcher or _default_fetcher()
         session, gen = self._start(budget)
         reply: Reply | None = None
         try:
@@ -383,7 +382,6 @@ class Check(Generic[T_co]):
                    fetcher: AsyncFetcher | None = None, *, budget: float | None = None) -> T_co:
         """Run on asyncio; independent queries a flow yields together go out together."""
         resolver = resolver or _default_resolver()
-        fetcher = fetcher or _default_fetcher()
         session, gen = self._start(budget)
         reply: Reply | None = None
         try:

@@ -13,8 +13,9 @@ seekable to be iterated more than once).
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 __all__ = ["HeaderField", "Message", "MessageSource", "parse_message", "to_crlf"]
@@ -30,17 +31,18 @@ class HeaderField:
 
     ``raw`` is the field exactly as it was in the input (folding and line endings kept);
     ``data`` is the same with every line ending CRLF (what DKIM and ARC hash). ``name``
-    is the field name as written, or ``""`` for a line that is not a field (no colon).
+    is the field name as written, or ``""`` for a line that is not a field (no colon);
+    ``lname`` is the name in lower case, for comparisons.
     """
 
     name: str
     raw: bytes
     data: bytes
+    lname: str = field(default="", compare=False, repr=False)
 
-    @property
-    def lname(self) -> str:
-        """The field name in lower case, for comparisons."""
-        return self.name.lower()
+    def __post_init__(self) -> None:
+        if not self.lname and self.name:
+            object.__setattr__(self, "lname", self.name.lower())
 
     @property
     def value(self) -> bytes:
@@ -57,55 +59,62 @@ class HeaderField:
         return self.data.decode("utf-8", "replace").rstrip("\r\n")
 
 
+# RFC 5322 §3.6.8: ftext is printable US-ASCII except colon; WSP may precede the colon.
+_FIELD_NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+
+
+def has_bare_lf(data: bytes) -> bool:
+    """True when some LF in ``data`` is not preceded by a CR."""
+    if b"\n" not in data:
+        return False
+    if b"\r" not in data:
+        return True
+    return data.count(b"\n") != data.count(b"\r\n")
+
+
 def to_crlf(data: bytes) -> bytes:
     """Every bare LF (one not after a CR) made CRLF; other bytes unchanged."""
-    if data.count(b"\n") == data.count(b"\r\n"):
+    if b"\n" not in data:
+        return data
+    if b"\r" not in data:
+        return data.replace(b"\n", b"\r\n")
+    if not has_bare_lf(data):
         return data
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
-def _field_name(first_line: bytes) -> str:
-    colon = first_line.find(b":")
-    if colon <= 0:
-        return ""
-    name = first_line[:colon].rstrip(b" \t")
-    # RFC 5322 §3.6.8: ftext is printable US-ASCII except colon.
-    if not name or any(b < 33 or b > 126 for b in name):
-        return ""
-    return name.decode("ascii")
-
-
-def _make_field(lines: list[bytes]) -> HeaderField:
-    raw = b"".join(lines)
-    data = to_crlf(raw)
+def _make_field(lines: list[bytes], clean: bool) -> HeaderField:
+    raw = b"".join(lines) if len(lines) > 1 else lines[0]
+    data = raw if clean else to_crlf(raw)
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
-    return HeaderField(_field_name(lines[0]), raw, data)
+    m = _FIELD_NAME.match(lines[0])
+    name = m.group(1).decode("ascii") if m else ""
+    return HeaderField(name, raw, data, name.lower())
 
 
-def _split_headers(lines: Iterator[bytes]) -> tuple[list[HeaderField], bytes, list[str]]:
-    """Group header lines into fields; returns (fields, separator line, defects)."""
-    fields: list[HeaderField] = []
-    defects: list[str] = []
-    current: list[bytes] = []
-    separator = b""
+def _group(lines: Iterator[bytes]) -> tuple[list[list[bytes]], bytes]:
+    """Header lines grouped into fields (continuation lines joined to their field),
+    up to the first empty line; returns (groups, the empty line or b"")."""
+    groups: list[list[bytes]] = []
     for line in lines:
         if line in (b"\r\n", b"\n"):
-            separator = line
-            break
-        if line[:1] in (b" ", b"\t") and current:
-            current.append(line)
-            continue
-        if current:
-            fields.append(_make_field(current))
-        current = [line]
-    if current:
-        fields.append(_make_field(current))
-    for f in fields:
-        if not f.name:
-            first = f.raw.split(b"\n", 1)[0][:40]
-            defects.append(f"line is not a header field: {first!r}")
-    return fields, separator, defects
+            return groups, line
+        if groups and line[:1] in (b" ", b"\t"):
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    return groups, b""
+
+
+def _first_line(raw: bytes) -> bytes:
+    return raw.split(b"\n", 1)[0][:40]
+
+
+def _fields(groups: list[list[bytes]], clean: bool) -> tuple[list[HeaderField], list[str]]:
+    fields = [_make_field(g, clean) for g in groups]
+    defects = [f"line is not a header field: {_first_line(f.raw)!r}" for f in fields if not f.name]
+    return fields, defects
 
 
 class Message:
@@ -163,7 +172,7 @@ class Message:
             return True
         if self._data is not None:
             data, start = self._data, self._body_offset
-            return data.count(b"\n", start) != data.count(b"\r\n", start)
+            return has_bare_lf(data[start:])
         return bool(self._lazy_body_lf)
 
     # -- body ------------------------------------------------------------------------
@@ -184,7 +193,7 @@ class Message:
         data, start = self._data, self._body_offset
         assert data is not None
         chunks = (data[pos:pos + chunk_size] for pos in range(start, len(data), chunk_size))
-        if normalize and data.count(b"\n", start) != data.count(b"\r\n", start):
+        if normalize:
             yield from _normalizing(chunks)
         else:
             yield from chunks
@@ -255,16 +264,22 @@ def parse_message(source: MessageSource) -> Message:
                         "encode the message first")
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
-        fields, separator, defects = _split_headers(_byte_lines(data))
-        offset = sum(len(f.raw) for f in fields) + len(separator)
-        return Message(tuple(fields), separator, tuple(defects), data=data, body_offset=offset)
+        end = _header_end(data)
+        block = data[:end]
+        groups, separator = _group(_byte_lines(block))
+        if end < len(data):
+            separator = data[end:end + 1] if data[end:end + 1] == b"\n" else data[end:end + 2]
+        fields, defects = _fields(groups, not has_bare_lf(block))
+        return Message(tuple(fields), separator, tuple(defects), data=data,
+                       body_offset=end + len(separator))
     if not hasattr(source, "readline"):
         kind = type(source).__name__
         raise TypeError(f"parse_message() takes bytes or a binary file, not {kind}")
     probe = source.read(0)
     if not isinstance(probe, bytes):
         raise TypeError("parse_message() needs a file opened in binary mode ('rb')")
-    fields, separator, defects = _split_headers(iter(source.readline, b""))
+    groups, separator = _group(iter(source.readline, b""))
+    fields, defects = _fields(groups, False)
     try:
         pos: int | None = source.tell() if source.seekable() else None
     except (OSError, io.UnsupportedOperation, AttributeError):
@@ -272,10 +287,23 @@ def parse_message(source: MessageSource) -> Message:
     return Message(tuple(fields), separator, tuple(defects), file=source, file_pos=pos)
 
 
+def _header_end(data: bytes) -> int:
+    """Offset of the empty line that ends the header section, or len(data)."""
+    pos = 0
+    find = data.find
+    while True:
+        nl = find(b"\n", pos)
+        if nl < 0:
+            return len(data)
+        if nl == pos or (nl == pos + 1 and data[pos] == 13):
+            return pos
+        pos = nl + 1
+
+
 def _byte_lines(data: bytes) -> Iterator[bytes]:
-    pos, n = 0, len(data)
-    while pos < n:
-        nl = data.find(b"\n", pos)
-        end = n if nl < 0 else nl + 1
-        yield data[pos:end]
-        pos = end
+    lines = data.split(b"\n")
+    last = lines.pop()
+    for line in lines:
+        yield line + b"\n"
+    if last:
+        yield last
