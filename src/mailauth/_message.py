@@ -83,12 +83,11 @@ def to_crlf(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
-def _make_field(lines: list[bytes], clean: bool) -> HeaderField:
-    raw = b"".join(lines) if len(lines) > 1 else lines[0]
+def _make_field(raw: bytes, clean: bool) -> HeaderField:
     data = raw if clean else to_crlf(raw)
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
-    m = _FIELD_NAME.match(lines[0])
+    m = _FIELD_NAME.match(raw)
     name = m.group(1).decode("ascii") if m else ""
     return HeaderField(name, raw, data, name.lower())
 
@@ -111,10 +110,8 @@ def _first_line(raw: bytes) -> bytes:
     return raw.split(b"\n", 1)[0][:40]
 
 
-def _fields(groups: list[list[bytes]], clean: bool) -> tuple[list[HeaderField], list[str]]:
-    fields = [_make_field(g, clean) for g in groups]
-    defects = [f"line is not a header field: {_first_line(f.raw)!r}" for f in fields if not f.name]
-    return fields, defects
+def _defects(fields: list[HeaderField]) -> list[str]:
+    return [f"line is not a header field: {_first_line(f.raw)!r}" for f in fields if not f.name]
 
 
 class Message:
@@ -264,12 +261,10 @@ def parse_message(source: MessageSource) -> Message:
                         "encode the message first")
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
-        end = _header_end(data)
-        block = data[:end]
-        groups, separator = _group(_byte_lines(block))
-        if end < len(data):
-            separator = data[end:end + 1] if data[end:end + 1] == b"\n" else data[end:end + 2]
-        fields, defects = _fields(groups, not has_bare_lf(block))
+        spans, end, separator = _scan(data)
+        clean = not has_bare_lf(data[:end])
+        fields = [_make_field(data[a:b], clean) for a, b in spans]
+        defects = _defects(fields)
         return Message(tuple(fields), separator, tuple(defects), data=data,
                        body_offset=end + len(separator))
     if not hasattr(source, "readline"):
@@ -279,7 +274,8 @@ def parse_message(source: MessageSource) -> Message:
     if not isinstance(probe, bytes):
         raise TypeError("parse_message() needs a file opened in binary mode ('rb')")
     groups, separator = _group(iter(source.readline, b""))
-    fields, defects = _fields(groups, False)
+    fields = [_make_field(b"".join(g), False) for g in groups]
+    defects = _defects(fields)
     try:
         pos: int | None = source.tell() if source.seekable() else None
     except (OSError, io.UnsupportedOperation, AttributeError):
@@ -287,23 +283,20 @@ def parse_message(source: MessageSource) -> Message:
     return Message(tuple(fields), separator, tuple(defects), file=source, file_pos=pos)
 
 
-def _header_end(data: bytes) -> int:
-    """Offset of the empty line that ends the header section, or len(data)."""
-    pos = 0
+def _scan(data: bytes) -> tuple[list[list[int]], int, bytes]:
+    """One pass over the header section: the [start, stop) offsets of each field
+    (continuation lines included), where the section ends, and the empty line."""
+    spans: list[list[int]] = []
+    pos, n = 0, len(data)
     find = data.find
-    while True:
+    while pos < n:
         nl = find(b"\n", pos)
-        if nl < 0:
-            return len(data)
+        stop = n if nl < 0 else nl + 1
         if nl == pos or (nl == pos + 1 and data[pos] == 13):
-            return pos
-        pos = nl + 1
-
-
-def _byte_lines(data: bytes) -> Iterator[bytes]:
-    lines = data.split(b"\n")
-    last = lines.pop()
-    for line in lines:
-        yield line + b"\n"
-    if last:
-        yield last
+            return spans, pos, data[pos:stop]
+        if spans and data[pos] in (32, 9):  # SP or HTAB: a continuation line
+            spans[-1][1] = stop
+        else:
+            spans.append([pos, stop])
+        pos = stop
+    return spans, n, b""
