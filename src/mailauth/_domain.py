@@ -34,11 +34,14 @@ def _label_to_ascii(label: str) -> str:
         raise ValueError(f"label {label!r} cannot be IDNA-encoded: {exc}") from exc
 
 
+@lru_cache(maxsize=4096)
 def normalize_domain(name: str) -> str:
     """The canonical form of a domain name: A-labels, lower case, no trailing dot.
 
     :raises ValueError: for an empty label, a label over 63 octets, a name over 253
         octets, or a U-label that IDNA cannot encode.
+
+    Results are memoised: the same few domains recur across messages and checks.
     """
     if not isinstance(name, str):
         raise TypeError(f"a domain name is a str, not {type(name).__name__}")

@@ -43,8 +43,11 @@ def relaxed_header(data: bytes) -> bytes:
     name = name.rstrip(b" \t").lower()
     if b"\n" in value:
         value = value.replace(b"\r\n", b"").replace(b"\n", b"")
-    value = _WSP_RUN.sub(b" ", value).strip(b" \t")
-    return name + b":" + value + _CRLF
+    if b"\t" in value:
+        value = value.replace(b"\t", b" ")
+    if b"  " in value:
+        value = _WSP_RUN.sub(b" ", value)
+    return name + b":" + value.strip(b" ") + _CRLF
 
 
 def canonicalize_header(data: bytes, method: Canonicalization) -> bytes:
