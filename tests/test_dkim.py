@@ -559,3 +559,29 @@ def test_public_names() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.status = Status.FAIL  # type: ignore[misc]
     assert not hasattr(r, "__dict__")
+
+
+@pytest.mark.parametrize("canon", ["simple/simple", "relaxed/relaxed"])
+def test_appended_footer_is_diagnosed(canon: str) -> None:
+    """CASES 41: a list footer added after signing leaves a signed prefix."""
+    message, resolver = signed(canonicalization=canon)
+    footer = b"--\r\nTo unsubscribe, write to list-request@example.org\r\n"
+    result = verify(message + footer, resolver)
+    s = result.signatures[0]
+    assert (result.status, s.code) == (Status.FAIL, "body_hash_mismatch")
+    assert s.body_bytes_appended == len(footer)
+    assert f"{len(footer)} octets were appended" in s.reason
+    # an edit inside the body is not reported as an append
+    inner = verify(message.replace(b"We lost", b"We won") + footer, resolver)
+    assert inner.signatures[0].body_bytes_appended is None
+
+
+def test_dot_stuffed_smtp_data_is_named() -> None:
+    """CASES 31: SMTP DATA saved with its dot-stuffing fails, and the result says why."""
+    body_with_dots = MSG.replace(b"\r\n\r\n", b"\r\n\r\n.leading dot line\r\n", 1)
+    message, resolver = signed(message=body_with_dots)
+    stuffed = message.replace(b"\r\n.leading", b"\r\n..leading")
+    s = verify(stuffed, resolver).signatures[0]
+    assert s.code == "body_hash_mismatch"
+    assert "dot-stuffed" in s.reason
+    assert verify(message, resolver).status is Status.PASS

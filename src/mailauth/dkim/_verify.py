@@ -69,6 +69,8 @@ class SignatureResult:
     body_hash_computed: str | None = None
     body_length: int | None = None          # l=
     body_bytes_unsigned: int | None = None  # canonical body octets after l=
+    body_bytes_appended: int | None = None  # on a body hash failure: octets added after
+                                            # a prefix that still matches bh= (CASES 41)
     key_type: str | None = None
     key_bits: int | None = None
     key_record: str | None = None
@@ -208,12 +210,54 @@ def hash_bodies(message: Message, wanted: Iterable[BodyKey], *, chunk_size: int 
     return out
 
 
+PREFIX_SEARCH_LIMIT = 8 << 20
+"""Canonical body octets searched for a still-signed prefix after a body hash failure."""
+
+
+def signed_prefix_length(message: Message, canon: str, hash_name: str, expected: bytes, *,
+                         limit: int = PREFIX_SEARCH_LIMIT) -> int | None:
+    """After a body hash failure: the length of the canonical body's prefix, ending at
+    a line, whose hash is the one signed, or None. A match means content was only
+    appended after signing (CASES 41: mailing-list footers). Costs one more pass over
+    at most ``limit`` octets, and only on failures."""
+    empty = b"\r\n" if canon == "simple" else b""   # §3.4.3 / §3.4.4 empty bodies
+    if hashlib.new(hash_name, empty).digest() == expected:
+        return 0
+    canonicalizer = BodyCanonicalizer(canon)  # type: ignore[arg-type]
+    h = hashlib.new(hash_name)
+    total = 0
+    partial = b""
+    for chunk in message.iter_body():
+        for piece in canonicalizer.feed(chunk):
+            lines = (partial + piece).split(b"\r\n")
+            partial = lines.pop()
+            for line in lines:
+                h.update(line + b"\r\n")
+                total += len(line) + 2
+                # A canonical body never ends with an empty line (§3.4.3, §3.4.4).
+                if line and h.copy().digest() == expected:
+                    return total
+                if total > limit:
+                    return None
+    return None
+
+
+def _looks_dot_stuffed(message: Message) -> bool:
+    carry = b"\n"  # the body starts at a line start
+    for chunk in message.iter_body():
+        if b"\n.." in carry + chunk[:2] or b"\n.." in chunk:
+            return True
+        carry = chunk[-2:]
+    return False
+
+
 # --- the flow ------------------------------------------------------------------------
 
 @dataclass(slots=True)
 class _Pending:
     header: HeaderField
     sig: Signature
+    message: Message
     facts: dict[str, object] = dc_field(default_factory=dict)
 
 
@@ -254,7 +298,7 @@ def verify_message(message: Message, *, now: Clock = None, min_rsa_bits: int = 1
                                            header_field=_field_text(f)))
             continue
         results.append(None)
-        pending[index] = _Pending(f, sig)
+        pending[index] = _Pending(f, sig, message)
 
     # One query per distinct key name, all sent together (§3.6.2).
     names = sorted({p.sig.key_name for p in pending.values()})
@@ -410,10 +454,19 @@ def _with_key(p: _Pending, sig: Signature, record: KeyRecord, *, data: bytes, bo
                      f"l={sig.length} is longer than the canonical body ({canon_len} octets)",
                      **facts)
     if not body_ok:
-        return _base(p, Status.FAIL, "body_hash_mismatch",
-                     "the body was changed after signing: body hash expected "
-                     f"{_b64(sig.body_hash)}, computed {p.facts['body_hash_computed']}",
-                     **facts)
+        reason = ("the body was changed after signing: body hash expected "
+                  f"{_b64(sig.body_hash)}, computed {p.facts['body_hash_computed']}")
+        prefix = signed_prefix_length(p.message, sig.body_canon, sig.hash_name,
+                                      sig.body_hash) if sig.length is None else None
+        if prefix is not None:
+            facts["body_bytes_appended"] = canon_len - prefix
+            reason += (f"; the first {prefix} octets of the canonical body still match, so "
+                       f"{canon_len - prefix} octets were appended after signing (a footer "
+                       "added by a mailing list or gateway?)")
+        elif _looks_dot_stuffed(p.message):
+            reason += ("; some body lines begin with '..': the message may still be "
+                       "dot-stuffed SMTP data (RFC 5321 §4.5.2) rather than the message itself")
+        return _base(p, Status.FAIL, "body_hash_mismatch", reason, **facts)
     if not check_signature(key, sig, data):
         return _base(p, Status.FAIL, "signature_mismatch",
                      "the body hash matches but the signature over the header fields does "
