@@ -88,12 +88,23 @@ def to_unicode(name: str) -> str:
     return ".".join(out)
 
 
+@lru_cache(maxsize=4096)
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     """An address from text; an IPv4-mapped IPv6 address becomes IPv4 (RFC 7208 §5).
 
     :raises ValueError: when the text is not an address.
+
+    Memoised, with a fast path for dotted-quad IPv4 (``ipaddress`` parses each octet
+    in Python): the same client addresses recur across checks.
     """
-    ip = ipaddress.ip_address(text.strip())
+    text = text.strip()
+    parts = text.split(".")
+    if len(parts) == 4 and all(p.isdigit() and p.isascii() and len(p) <= 3
+                               and (p == "0" or p[0] != "0") for p in parts):
+        a, b, c, d = (int(p) for p in parts)
+        if a < 256 and b < 256 and c < 256 and d < 256:
+            return ipaddress.IPv4Address((a << 24) | (b << 16) | (c << 8) | d)
+    ip = ipaddress.ip_address(text)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
     return ip

@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from enum import StrEnum
+from time import monotonic as _monotonic
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar, cast, runtime_checkable
 
 __all__ = [
@@ -108,7 +109,10 @@ class Query:
 
     def key(self) -> tuple[str, str]:
         """The cache key: the normalised name and the upper-case type."""
-        return normalize_qname(self.name), self.rdtype.upper()
+        name = self.name
+        if name.endswith(".") and name != ".":
+            name = name[:-1]
+        return name.lower(), self.rdtype.upper()
 
     def __str__(self) -> str:
         return f"{self.name} {self.rdtype}"
@@ -256,16 +260,16 @@ class _Session:
         left = self.deadline - time.monotonic()
         return max(0.0, min(left, self.query_timeout))
 
-    def cached(self, q: Query) -> Answer | None:
-        hit = self.cache.get(q.key())
-        if hit is None:
-            return None
-        return hit if hit.query == q else _rebind(hit, q)
+    def cached(self, key: tuple[str, str], q: Query) -> Answer | None:
+        hit = self.cache.get(key)
+        if hit is None or hit.query is q or hit.query.name == q.name:
+            return hit
+        return _rebind(hit, q)  # the same question spelt otherwise: answer in its words
 
-    def store(self, q: Query, answer: Answer) -> Answer:
-        if answer.query != q:
+    def store(self, key: tuple[str, str], q: Query, answer: Answer) -> Answer:
+        if answer.query is not q and answer.query != q:
             answer = _rebind(answer, q)
-        self.cache[q.key()] = answer
+        self.cache[key] = answer
         return answer
 
 
@@ -283,21 +287,25 @@ def _crash_answer(q: Query, exc: BaseException) -> Answer:
 
 
 def _resolve_sync(session: _Session, resolver: Resolver, q: Query) -> Answer:
-    hit = session.cached(q)
+    # The hot path of every check: kept to plain attribute and dict operations.
+    key = q.key()
+    hit = session.cache.get(key)
     if hit is not None:
-        return hit
-    timeout = session.timeout()
+        return hit if hit.query is q or hit.query.name == q.name else _rebind(hit, q)
+    timeout = session.deadline - _monotonic()
     if timeout <= 0:
         return _deadline_answer(q)  # not cached: a later run may have time
+    timeout = min(timeout, session.query_timeout)
     try:
         answer = resolver.resolve(q, timeout=timeout)
     except Exception as exc:  # a resolver must not raise; keep the promise anyway
         answer = _crash_answer(q, exc)
-    return session.store(q, answer)
+    return session.store(key, q, answer)
 
 
 async def _resolve_async(session: _Session, resolver: AsyncResolver, q: Query) -> Answer:
-    hit = session.cached(q)
+    key = q.key()
+    hit = session.cached(key, q)
     if hit is not None:
         return hit
     timeout = session.timeout()
@@ -309,7 +317,7 @@ async def _resolve_async(session: _Session, resolver: AsyncResolver, q: Query) -
         answer = Answer(q, Outcome.TEMPFAIL, reason="timeout")
     except Exception as exc:
         answer = _crash_answer(q, exc)
-    return session.store(q, answer)
+    return session.store(key, q, answer)
 
 
 def _fetch_sync(fetcher: Fetcher | None, request: Fetch) -> Response:
