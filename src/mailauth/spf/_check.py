@@ -58,7 +58,7 @@ class _State:
                  now: float | None, default_explanation: str) -> None:
         self.ip = ip
         self.v4 = ip.version == 4
-        self.ip_text = str(ip)
+        self.ip_text = _ip_text(ip)
         self.ip_int = int(ip)
         local, at, domain = sender.rpartition("@")
         if not at:
@@ -102,6 +102,10 @@ class _State:
             raise _Abort(Status.PERMERROR,
                          f"more than {self.max_voids} void lookups (last: {answer.describe()}), "
                          "RFC 7208 §4.6.4")
+
+
+# str() of an IPv6 address runs Python code (zero compression); clients recur.
+_ip_text: Callable[[IPAddress], str] = lru_cache(maxsize=4096)(str)
 
 
 # --- domains ----------------------------------------------------------------------
