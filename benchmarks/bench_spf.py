@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import ipaddress
 import pstats
 import random
 import time
-from collections.abc import Iterator
 from typing import Any
 
-from mailauth import Answer, Outcome, Query
+from mailauth import Answer, Query
 from mailauth.spf import check_host, check_host_flow
-from mailauth.testing import FakeResolver
+from mailauth.testing import FakeResolver, pyspf_dnslookup
 
 PROVIDERS = {
     "_spf.mailhost.example": "v=spf1 ip4:198.51.100.0/24 ip4:203.0.113.0/25 "
@@ -106,42 +104,6 @@ class TableResolver:
         return self.answer(query)
 
 
-def pyspf_lookup(fake: FakeResolver) -> Any:
-    """A replacement for pyspf's ``spf.DNSLookup`` answering from ``fake``."""
-    import spf
-
-    table: dict[tuple[str, str], list[Any]] = {}
-
-    def lookup(name: str, qtype: str, strict: bool = True, timeout: Any = None,
-               level: int = 0) -> Iterator[tuple[tuple[str, str], Any]]:
-        key = (name.lower().rstrip("."), qtype)
-        hit = table.get(key)
-        if hit is None:
-            hit = table[key] = convert(name, qtype)
-        return iter(hit)
-
-    def convert(name: str, qtype: str) -> list[Any]:
-        answer = fake.answer(Query(name, qtype))
-        if answer.outcome is Outcome.TEMPFAIL:
-            raise spf.TempError(f"DNS {answer.reason}")
-        out = []
-        for rec in answer.records:
-            if qtype == "A":
-                value: Any = str(rec)
-            elif qtype == "AAAA":
-                value = ipaddress.IPv6Address(rec).packed
-            elif qtype == "MX":
-                value = (rec.preference, rec.exchange)
-            elif qtype == "TXT":
-                value = (str(rec).encode("utf-8"),)
-            else:
-                value = str(rec)
-            out.append(((name, qtype), value))
-        return out
-
-    return lookup
-
-
 def run_mailauth(fake: TableResolver, cases: list[tuple[str, str, str]]) -> list[str]:
     return [str(check_host(ip, s.rpartition("@")[2], s, helo=h).run(fake).status)
             for ip, s, h in cases]
@@ -203,7 +165,7 @@ def main() -> None:
     cases = make_cases(domains, args.cases, rng)
     fake = TableResolver(zone)
     saved = spf.DNSLookup
-    spf.DNSLookup = pyspf_lookup(zone)
+    spf.DNSLookup = pyspf_dnslookup(zone, memo=True)
     try:
         if args.profile:
             prof = cProfile.Profile()
