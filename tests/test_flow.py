@@ -247,3 +247,18 @@ def test_answer_describe() -> None:
     fail = Answer(q, Outcome.TEMPFAIL, reason="timeout")
     assert fail.describe() == "example.org A: TEMPFAIL (timeout)"
     assert Answer(q, Outcome.NODATA).void
+
+
+def test_cached_answers_carry_the_question_as_asked() -> None:
+    def flow() -> Flow[tuple[Answer, Answer, Answer]]:
+        first = yield from query("example.org", "MX")
+        other_type = yield from query("example.org", "mx")
+        other_name = yield from query("EXAMPLE.ORG.", "MX")
+        return first, other_type, other_name
+    resolver = FakeResolver(ZONE)
+    for answers in (Check(flow).run(resolver), asyncio.run(Check(flow).arun(resolver))):
+        assert [a.query for a in answers] == [Query("example.org", "MX"),
+                                              Query("example.org", "mx"),
+                                              Query("EXAMPLE.ORG.", "MX")]
+        assert answers[0].records == answers[1].records == answers[2].records
+    assert resolver.asked("example.org", "MX") == 2  # once per run

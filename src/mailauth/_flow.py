@@ -262,7 +262,7 @@ class _Session:
 
     def cached(self, key: tuple[str, str], q: Query) -> Answer | None:
         hit = self.cache.get(key)
-        if hit is None or hit.query is q or hit.query.name == q.name:
+        if hit is None or hit.query is q or _same_words(hit.query, q):
             return hit
         return _rebind(hit, q)  # the same question spelt otherwise: answer in its words
 
@@ -271,6 +271,10 @@ class _Session:
             answer = _rebind(answer, q)
         self.cache[key] = answer
         return answer
+
+
+def _same_words(a: Query, b: Query) -> bool:
+    return a.name == b.name and a.rdtype == b.rdtype
 
 
 def _rebind(answer: Answer, q: Query) -> Answer:
@@ -291,7 +295,7 @@ def _resolve_sync(session: _Session, resolver: Resolver, q: Query) -> Answer:
     key = q.key()
     hit = session.cache.get(key)
     if hit is not None:
-        return hit if hit.query is q or hit.query.name == q.name else _rebind(hit, q)
+        return hit if hit.query is q or _same_words(hit.query, q) else _rebind(hit, q)
     timeout = session.deadline - _monotonic()
     if timeout <= 0:
         return _deadline_answer(q)  # not cached: a later run may have time
