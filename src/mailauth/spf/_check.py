@@ -289,17 +289,18 @@ def _target(st: _State, mech: Mechanism, domain: str, depth: int) -> Flow[str | 
 
 
 def _address_match(st: _State, records: tuple[object, ...], mech: Mechanism) -> bool:
+    """Whether the client is among the addresses, or in a network of the mechanism's
+    CIDR length around one of them (RFC 7208 §5.3, §5.4); integer arithmetic."""
     length = mech.cidr4 if st.v4 else mech.cidr6
     ip = st.ip
     if length is None:
         return ip in records
-    for addr in records:
-        if isinstance(addr, ipaddress.IPv4Address | ipaddress.IPv6Address) and (
-                addr.version == ip.version):
-            net = ipaddress.ip_network((addr, length), strict=False)
-            if ip in net:
-                return True
-    return False
+    shift = (32 if st.v4 else 128) - length
+    want = st.ip_int >> shift
+    version = ip.version
+    return any(isinstance(addr, ipaddress.IPv4Address | ipaddress.IPv6Address)
+               and addr.version == version and int(addr) >> shift == want
+               for addr in records)
 
 
 def _check_dns(st: _State, answer: Answer, what: str) -> None:
@@ -310,23 +311,36 @@ def _check_dns(st: _State, answer: Answer, what: str) -> None:
         st.count_void(answer)
 
 
+def _local_match(st: _State, mech: Mechanism, domain: str, depth: int) -> bool | None:
+    """ip4, ip6 and all, which need no DNS (RFC 7208 §5.1, §5.6): whether they match,
+    recording a trace step; None for every other mechanism. A plain function, so that
+    the common terms cost no generator."""
+    name = mech.name
+    if name == "all":
+        st.step(depth, domain, mech.text or mech.render(), "match")
+        return True
+    if name not in ("ip4", "ip6"):
+        return None
+    # RFC 7208 §5.6: an ip4 network never matches an IPv6 client, and back.
+    hit = mech.network is not None and mech.version == st.ip.version and (
+        st.ip_int & mech.mask == mech.net_int)
+    st.step(depth, domain, mech.text or mech.render(), "match" if hit else "no match")
+    return hit
+
+
 def _mechanism(st: _State, mech: Mechanism, domain: str, depth: int) -> Flow[bool]:
-    """Whether one mechanism matches (RFC 7208 §5), recording a trace step."""
+    """Whether a DNS-querying mechanism matches (RFC 7208 §5), recording a trace step."""
     name = mech.name
     term = mech.text or mech.render()
-    if name in ("ip4", "ip6"):
-        # RFC 7208 §5.6: an ip4 network never matches an IPv6 client, and back.
-        hit = mech.network is not None and mech.version == st.ip.version and (
-            st.ip_int & mech.mask == mech.net_int)
-        st.step(depth, domain, term, "match" if hit else "no match")
-        return hit
-    if name == "all":
-        st.step(depth, domain, term, "match")
-        return True
     st.count_lookup(term)
-    if name == "include":
-        assert mech.target is not None
+    spec = mech.target
+    if spec is None:
+        target: str | None = domain
+    elif spec.literal is not None:  # no macros: no generator needed
+        target = _query_name(spec.literal)
+    else:
         target = yield from _target(st, mech, domain, depth)
+    if name == "include":
         st.step(depth, domain, term, "evaluating", target)
         if target is None or not _is_checkable_domain(target):
             raise _Abort(Status.PERMERROR, f"include of an invalid domain name ({term})")
@@ -339,7 +353,6 @@ def _mechanism(st: _State, mech: Mechanism, domain: str, depth: int) -> Flow[boo
         st.step(depth, domain, term, f"{'match' if hit else 'no match'} "
                 f"(included result {status})", target)
         return hit
-    target = yield from _target(st, mech, domain, depth)
     if target is None:
         st.step(depth, domain, term, "no match (target is not a valid domain name)")
         return False
@@ -435,7 +448,10 @@ def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> Flow[_Ve
         st.record = text
     st.step(depth, domain, "record", f"found: {text}", domain, (answer,))
     for mech in record.mechanisms:
-        if (yield from _mechanism(st, mech, domain, depth)):
+        hit = _local_match(st, mech, domain, depth)
+        if hit is None:
+            hit = yield from _mechanism(st, mech, domain, depth)
+        if hit:
             status = QUALIFIER_RESULT[mech.qualifier]
             explanation = ""
             if status is Status.FAIL and want_exp:
