@@ -229,10 +229,14 @@ def test_parse_rejections(changes: dict[str, str | None], code: str) -> None:
     assert isinstance(info.value, mailauth.ParseError)
 
 
-def test_parse_accepts_subdomain_identity_and_equal_t_x() -> None:
-    sig = parse_signature(_sig(i="joe@mail.example.org", t="100", x="100", l="10"))
+def test_parse_accepts_subdomain_identity_and_x_after_t() -> None:
+    sig = parse_signature(_sig(i="joe@mail.example.org", t="100", x="101", l="10"))
     assert sig.identity == "joe@mail.example.org"
-    assert (sig.timestamp, sig.expiration, sig.length) == (100, 100, 10)
+    assert (sig.timestamp, sig.expiration, sig.length) == (100, 101, 10)
+    # §3.5: x= MUST be greater than t=; equal is not
+    with pytest.raises(DKIMSyntaxError) as info:
+        parse_signature(_sig(t="100", x="100"))
+    assert info.value.code == "expiration_before_timestamp"
 
 
 def test_duplicate_tag_is_a_syntax_error() -> None:
@@ -404,9 +408,12 @@ def test_body_length_tag() -> None:
     assert r.status is Status.PASS
     assert r.signatures[0].body_bytes_unsigned == len(b"Appended by a list.\r\n")
     assert r.signatures[0].warnings
-    short, resolver = signed(body_length=5000)
-    r = verify(short, resolver)
+    # l= longer than the body it arrives with (the end was cut off): a failure
+    cut = message[:message.rindex(b"\r\n", 0, len(message) - 2) + 2]
+    r = verify(cut, resolver)
     assert (r.status, r.signatures[0].code) == (Status.FAIL, "body_length_exceeds")
+    with pytest.raises(ValueError, match="longer than the canonical body"):
+        signed(body_length=5000)  # the signer never claims octets it did not sign
 
 
 def test_time_checks_use_the_injected_clock() -> None:
@@ -511,7 +518,8 @@ def test_signing_defaults() -> None:
     assert sig.algorithm == "ed25519-sha256" and sig.canonicalization == "relaxed/relaxed"
     assert sig.domain == "example.org" and sig.length is None and sig.timestamp is None
     assert sig.headers.count("from") == 2 and sig.headers.count("subject") == 2
-    assert "cc" not in sig.headers
+    # absent fields of the oversign list are listed once, so none can be added
+    assert sig.headers.count("cc") == 1 and sig.headers.count("reply-to") == 1
     assert header.startswith(b"DKIM-Signature: ") and header.endswith(b"\r\n")
     assert all(len(line) <= 78 for line in header.split(b"\r\n"))
     rsa = parse_signature(sign_dkim(MSG, domain="example.org", selector="s",
@@ -585,3 +593,55 @@ def test_dot_stuffed_smtp_data_is_named() -> None:
     assert s.code == "body_hash_mismatch"
     assert "dot-stuffed" in s.reason
     assert verify(message, resolver).status is Status.PASS
+
+
+def test_fields_added_after_signing_break_the_default_signature() -> None:
+    """Oversigning covers fields the message did not have (RFC 6376 §5.4.2, §8.15)."""
+    message, resolver = signed()
+    assert b"\r\nReply-To:" not in message and b"\r\nCc:" not in message
+    for added in (b"Reply-To: evil@attacker.example\r\n", b"Cc: someone@example.net\r\n"):
+        tampered = added + message
+        r = verify(tampered, resolver)
+        assert (r.status, r.signatures[0].code) == (Status.FAIL, "signature_mismatch")
+
+
+def test_body_change_on_an_unseekable_stream_is_a_plain_failure() -> None:
+    class Pipe(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self._b = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buf: bytearray) -> int:  # type: ignore[override]
+            chunk = self._b.read(len(buf))
+            buf[: len(chunk)] = chunk
+            return len(chunk)
+
+    message, resolver = signed()
+    changed = message.replace(b"We lost", b"We won")
+    r = verify_dkim(io.BufferedReader(Pipe(changed)), now=T0 + 10).run(resolver)
+    assert (r.status, r.signatures[0].code) == (Status.FAIL, "body_hash_mismatch")
+
+
+def test_long_header_lists_and_tag_lists_stay_linear() -> None:
+    """Hostile h= lists and tag lists on the slow parsing path cost linear time."""
+    import time
+
+    names = ":".join(f"x{i}" for i in range(40000))
+    header = (f"DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s1; h=from:{names};"
+              " bh=AAAA; b=AAAA\r\n").encode()
+    message, resolver = signed()
+    t = time.perf_counter()
+    r = verify(header + message, resolver)
+    assert time.perf_counter() - t < 2.0
+    assert r.signatures[0].status in (Status.FAIL, Status.PERMERROR)
+    record = "v=DKIM1;\n k=rsa; p=;" + "".join(f"t{i}=;" for i in range(20000))
+    t = time.perf_counter()
+    assert parse_key_record(record).revoked  # unknown tags are ignored (§3.6.1)
+    assert time.perf_counter() - t < 2.0
+
+
+def test_idna_2008_signing_domain() -> None:
+    sig = parse_signature(_sig(d="faß.example"))
+    assert sig.domain == "xn--fa-hia.example"  # IDNA 2003 would say "fass.example"

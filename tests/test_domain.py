@@ -77,3 +77,17 @@ def test_parse_ip() -> None:
     assert parse_ip(" 2001:db8::1 ") == ipaddress.IPv6Address("2001:db8::1")
     with pytest.raises(ValueError):
         parse_ip("192.0.2.300")
+
+
+def test_idna_2008_not_2003() -> None:
+    # RFC 8616 -> RFC 5890/5891: deviation characters keep their own A-label
+    assert normalize_domain("faß.de") == "xn--fa-hia.de"
+    assert normalize_domain("FASS.de") == "fass.de"
+    assert to_unicode("xn--fa-hia.de") == "faß.de"
+    with pytest.raises(ValueError, match="IDNA 2008"):
+        normalize_domain("a\u200db.example")  # a joiner where IDNA 2008 forbids it
+
+
+def test_zone_index_is_not_a_client_address() -> None:
+    with pytest.raises(ValueError, match="zone index"):
+        parse_ip("fe80::1%eth0")

@@ -1,8 +1,8 @@
 """Domain names: normalisation, IDNA, alignment, the Public Suffix List.
 
-Names are compared in one form everywhere: lower case, A-labels (``xn--``), no
-trailing dot. The Public Suffix List is RFC 7489's way to the organizational domain
-(§3.2); RFC 9989's DNS tree walk lives in the DMARC module.
+Names are compared in one form everywhere: lower case, A-labels (``xn--``, IDNA 2008
+with the UTS #46 mapping), no trailing dot. The Public Suffix List is RFC 7489's way to
+the organizational domain (§3.2); RFC 9989's DNS tree walk lives in the DMARC module.
 """
 
 from __future__ import annotations
@@ -28,10 +28,14 @@ AlignmentMode = Literal["r", "s"]
 def _label_to_ascii(label: str) -> str:
     if label.isascii():
         return label.lower()
+    # IDNA 2008 with the UTS #46 mapping (RFC 8616 defers to RFC 5890/5891): "faß"
+    # is xn--fa-hia, not IDNA 2003's "fass", which would name another domain.
+    import idna
+
     try:
-        return label.encode("idna").decode("ascii").lower()
-    except UnicodeError as exc:
-        raise ValueError(f"label {label!r} cannot be IDNA-encoded: {exc}") from exc
+        return idna.encode(label, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise ValueError(f"label {label!r} is not a valid IDNA 2008 label: {exc}") from exc
 
 
 @lru_cache(maxsize=4096)
@@ -76,13 +80,15 @@ def is_valid_domain(name: str) -> bool:
 
 def to_unicode(name: str) -> str:
     """U-labels for display; labels that do not decode are left as they are."""
+    import idna
+
     out = []
     for label in name.split("."):
         if label.lower().startswith("xn--"):
             try:
-                out.append(label.encode("ascii").decode("idna"))
+                out.append(idna.decode(label))
                 continue
-            except UnicodeError:
+            except (idna.IDNAError, UnicodeError):
                 pass
         out.append(label)
     return ".".join(out)
@@ -104,6 +110,8 @@ def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         a, b, c, d = (int(p) for p in parts)
         if a < 256 and b < 256 and c < 256 and d < 256:
             return ipaddress.IPv4Address((a << 24) | (b << 16) | (c << 8) | d)
+    if "%" in text:
+        raise ValueError(f"{text!r} has a zone index; an SMTP client address has none")
     ip = ipaddress.ip_address(text)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped

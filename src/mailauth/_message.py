@@ -174,6 +174,12 @@ class Message:
 
     # -- body ------------------------------------------------------------------------
     @property
+    def rereadable(self) -> bool:
+        """True when iterating the body (again) works: bytes, a seekable file, or a
+        stream not read yet."""
+        return self._data is not None or self._file_pos is not None or not self._iterated
+
+    @property
     def has_body_separator(self) -> bool:
         """False when the message ended inside the header section (no blank line)."""
         return self.separator != b""

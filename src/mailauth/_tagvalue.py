@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import ParseError
 
@@ -34,12 +34,13 @@ class TagList(Mapping[str, str]):
 
     tags: tuple[tuple[str, str], ...]
     positions: tuple[int, ...]
+    _index: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", dict(self.tags))
 
     def __getitem__(self, key: str) -> str:
-        for name, value in self.tags:
-            if name == key:
-                return value
-        raise KeyError(key)
+        return self._index[key]
 
     def __iter__(self) -> Iterator[str]:
         return (name for name, _ in self.tags)

@@ -137,9 +137,11 @@ def sign_message(message: Message, *, domain: str, selector: str,
         if "from" not in names:
             names.insert(0, "from")
     extra: Iterable[str] = DEFAULT_OVERSIGN if oversign is True else (oversign or ())
-    extra_set = {n.lower() for n in extra}
-    for name in list(dict.fromkeys(names)):
-        # Once more than present, at the end (as RFC 8463 Appendix A does).
+    extra_order = [n.lower() for n in extra]
+    extra_set = set(extra_order)
+    for name in dict.fromkeys([*names, *extra_order]):
+        # Once more than present, at the end (as RFC 8463 Appendix A does); a field the
+        # message lacks is listed once, so that none can be added (§5.4.2, §8.15).
         if name in extra_set and names.count(name) <= present.get(name, 0):
             names.append(name)
 
@@ -149,8 +151,8 @@ def sign_message(message: Message, *, domain: str, selector: str,
         t = None
     else:
         t = int(timestamp)
-    if expiration is not None and t is not None and expiration < t:
-        raise ValueError("expiration is before the timestamp (§3.5 x=)")
+    if expiration is not None and t is not None and expiration <= t:
+        raise ValueError("expiration must be after the timestamp (§3.5 x=)")
 
     hash_name = "sha256"
     limit: int | None = None
@@ -162,6 +164,9 @@ def sign_message(message: Message, *, domain: str, selector: str,
     digest, canon_len = hash_bodies(message, [body_key])[body_key]
     if body_length is True:
         limit = canon_len
+    elif limit is not None and limit > canon_len:
+        raise ValueError(f"body_length={limit} is longer than the canonical body "
+                         f"({canon_len} octets); l= counts octets actually signed (§3.5)")
 
     tags = ["v=1", f"a={algorithm}", f"c={header_canon}/{body_canon}", f"d={d}"]
     if identity is not None:

@@ -66,16 +66,16 @@ def _tag_list(text: str, rfc: str) -> dict[str, str]:
         # to the exact parser for their error.
         unfolded = text.rstrip("\r\n").replace("\r\n ", " ").replace("\r\n\t", " ")
         if "\n" in unfolded or "\r" in unfolded:
-            return dict(parse_tag_list(text, strict_values=False, rfc=rfc))
+            return dict(parse_tag_list(text, strict_values=False, rfc=rfc).tags)
     for spec in text.split(";"):
         name, eq, value = spec.partition("=")
         name = name.strip(" \t\r\n")
         if not eq:
             if name:
-                return dict(parse_tag_list(text, strict_values=False, rfc=rfc))
+                return dict(parse_tag_list(text, strict_values=False, rfc=rfc).tags)
             continue
         if name in tags or not _TAG_NAME.match(name):
-            return dict(parse_tag_list(text, strict_values=False, rfc=rfc))
+            return dict(parse_tag_list(text, strict_values=False, rfc=rfc).tags)
         tags[name] = value.strip(" \t\r\n")
     return tags
 
@@ -227,9 +227,10 @@ def parse_signature(value: str | bytes) -> Signature:
         if not _TIME.match(tags["x"]):
             raise DKIMSyntaxError("bad_expiration", f"x={tags['x']} is not a Unix time")
         expiration = int(tags["x"])
-    if timestamp is not None and expiration is not None and expiration < timestamp:
+    # §3.5: "x= MUST be greater than t=" (equal is invalid too).
+    if timestamp is not None and expiration is not None and expiration <= timestamp:
         raise DKIMSyntaxError("expiration_before_timestamp",
-                              f"x={expiration} is before t={timestamp} (RFC 6376 §3.5)")
+                              f"x={expiration} is not after t={timestamp} (RFC 6376 §3.5)")
 
     return Signature(algorithm, key_type, hash_name, signature, body_hash, header_canon,
                      body_canon, domain, names, identity, length, query_methods, selector,

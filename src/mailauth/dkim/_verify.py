@@ -229,6 +229,11 @@ def signed_prefix_length(message: Message, canon: str, hash_name: str, expected:
     partial = b""
     for chunk in message.iter_body():
         for piece in canonicalizer.feed(chunk):
+            if b"\r\n" not in piece:  # no line ends here: keep collecting (bounded)
+                partial += piece
+                if len(partial) > limit:
+                    return None
+                continue
             lines = (partial + piece).split(b"\r\n")
             partial = lines.pop()
             for line in lines:
@@ -350,9 +355,10 @@ def _evaluate(p: _Pending, answer: Answer, *, bodies: dict[BodyKey, tuple[bytes,
         if canon_len > sig.length:
             warnings.append(f"l={sig.length}: {canon_len - sig.length} octets of the "
                             "canonical body are not covered by the signature (RFC 6376 §8.2)")
-    for name in dict.fromkeys(sig.headers):
-        present, signed = counts.get(name, 0), sig.headers.count(name)
-        if present > signed and name in _DISPLAYED:
+    for name in _DISPLAYED:  # a fixed few names: linear in h= however long it is
+        present = counts.get(name, 0)
+        signed = sig.headers.count(name) if present > 1 else present
+        if present > signed and name in sig.headers:
             warnings.append(f"the message has {present} {name} fields but h= covers {signed}: "
                             "an unsigned one could be shown to the reader")
     p.facts["warnings"] = tuple(warnings)
@@ -456,14 +462,16 @@ def _with_key(p: _Pending, sig: Signature, record: KeyRecord, *, data: bytes, bo
     if not body_ok:
         reason = ("the body was changed after signing: body hash expected "
                   f"{_b64(sig.body_hash)}, computed {p.facts['body_hash_computed']}")
+        # Both diagnostics read the body again: only where it can be re-read.
+        again = p.message.rereadable
         prefix = signed_prefix_length(p.message, sig.body_canon, sig.hash_name,
-                                      sig.body_hash) if sig.length is None else None
+                                      sig.body_hash) if sig.length is None and again else None
         if prefix is not None:
             facts["body_bytes_appended"] = canon_len - prefix
             reason += (f"; the first {prefix} octets of the canonical body still match, so "
                        f"{canon_len - prefix} octets were appended after signing (a footer "
                        "added by a mailing list or gateway?)")
-        elif _looks_dot_stuffed(p.message):
+        elif again and _looks_dot_stuffed(p.message):
             reason += ("; some body lines begin with '..': the message may still be "
                        "dot-stuffed SMTP data (RFC 5321 §4.5.2) rather than the message itself")
         return _base(p, Status.FAIL, "body_hash_mismatch", reason, **facts)
