@@ -645,3 +645,19 @@ def test_long_header_lists_and_tag_lists_stay_linear() -> None:
 def test_idna_2008_signing_domain() -> None:
     sig = parse_signature(_sig(d="faß.example"))
     assert sig.domain == "xn--fa-hia.example"  # IDNA 2003 would say "fass.example"
+
+
+def test_h_naming_dkim_signature_never_selects_the_signature_itself() -> None:
+    """§3.7: the signature's own field is hashed last with b= empty, never as an h= field.
+    Signing with h= naming DKIM-Signature on a message without one, then verifying,
+    must pass: selection from the bottom must skip the field being verified."""
+    message, resolver = signed(headers=["from", "subject", "dkim-signature"], oversign=False)
+    assert verify(message, resolver).status is Status.PASS
+
+
+def test_identity_with_a_colon_is_not_folded_inside() -> None:
+    local = '"a:b:c:d:e:f:g:h:i:j:k:l:m:n:o:p:q:r:s:t:u:v:w:x:y:z:0:1:2:3:4:5:6:7"'
+    message, resolver = signed(identity=f"{local}@example.org")
+    r = verify(message, resolver)
+    assert r.status is Status.PASS
+    assert r.signatures[0].identity == f"{local}@example.org"

@@ -55,7 +55,9 @@ def _fold(tags: Sequence[str], prefix: str) -> str:
                 lines.append(line[:space])
                 line = line[space:]
                 continue
-            colon = line.rfind(":", 2, _LINE)
+            # Only h= may be folded after a colon: elsewhere (an i= local-part) the
+            # whitespace would become part of the value.
+            colon = line.rfind(":", 2, _LINE) if tag.startswith("h=") else -1
             if colon <= 1:
                 break
             lines.append(line[:colon + 1])

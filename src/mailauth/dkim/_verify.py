@@ -131,13 +131,16 @@ def _overall(results: Sequence[SignatureResult], ignored: int) -> DKIMResult:
 
 # --- header hash (§3.7) ----------------------------------------------------------------
 
-def select_headers(headers: Sequence[HeaderField], names: Iterable[str]
-                   ) -> list[HeaderField]:
+def select_headers(headers: Sequence[HeaderField], names: Iterable[str], *,
+                   exclude: bytes | None = None) -> list[HeaderField]:
     """The fields ``h=`` names, each name taking the next instance from the bottom
-    (§5.4.2). A name with no instance left contributes nothing (the null string)."""
+    (§5.4.2). A name with no instance left contributes nothing (the null string).
+    ``exclude`` is the signature's own field: it is hashed at the end, never as one of
+    the h= fields (§3.7), even when h= names DKIM-Signature."""
     by_name: dict[str, list[HeaderField]] = {}
     for h in headers:
-        by_name.setdefault(h.lname, []).append(h)
+        if h.data is not exclude:
+            by_name.setdefault(h.lname, []).append(h)
     chosen: list[HeaderField] = []
     for name in names:
         stack = by_name.get(name)
@@ -150,7 +153,8 @@ def header_hash_input(headers: Sequence[HeaderField], names: Iterable[str],
                       signature_field: bytes, method: str) -> bytes:
     """The octets the signature covers: the selected header fields and the signature
     field with ``b=`` emptied, canonicalized, without the final CRLF (§3.7)."""
-    parts = [canonicalize_header(h.data, method) for h in select_headers(headers, names)]  # type: ignore[arg-type]
+    chosen = select_headers(headers, names, exclude=signature_field)
+    parts = [canonicalize_header(h.data, method) for h in chosen]  # type: ignore[arg-type]
     own = canonicalize_header(strip_b_value(signature_field), method)  # type: ignore[arg-type]
     parts.append(own[:-2] if own.endswith(b"\r\n") else own)
     return b"".join(parts)
