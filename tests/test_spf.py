@@ -465,3 +465,41 @@ def test_valid_records_round_trip(terms: list[str], redirect: str | None,
     assert again == rec
     assert parse_record(str(again)) == rec
     assert all(isinstance(m, Mechanism) for m in rec.mechanisms)
+
+
+# --- review fixes ------------------------------------------------------------------------
+
+HUGE = "9" * 5000
+
+
+@pytest.mark.parametrize("text", [
+    f"v=spf1 a/{HUGE} -all", f"v=spf1 mx//{HUGE} -all", f"v=spf1 a:example.org/{HUGE} -all",
+    f"v=spf1 ip4:192.0.2.0/{HUGE} -all", f"v=spf1 ip6:2001:db8::/{HUGE} -all"],
+    ids=["a", "mx", "a-domain", "ip4", "ip6"])
+def test_huge_cidr_length_is_a_parse_error_and_permerror(text: str) -> None:
+    with pytest.raises(ParseError):
+        parse_record(text)
+    r, _ = spf({"example.org": txt(text)})
+    assert r.status is Status.PERMERROR, r.problem
+
+
+def test_huge_macro_digits_are_read_as_128() -> None:
+    # RFC 7208 §7.3: values up to 128 MUST be supported; larger ones keep every part.
+    ms = parse_macro_string(f"%{{d{HUGE}r}}.%{{l{'0' * 5000}1}}")
+    assert ms.parts[0] == Macro("d", 128, True)
+    assert ms.parts[2] == Macro("l", 1)
+    with pytest.raises(ParseError):
+        parse_macro_string("%{d" + "0" * 5000 + "}")  # still zero (§7.3)
+    r, _ = spf({"example.org": txt(f"v=spf1 exists:%{{d{HUGE}}}.x.example -all"),
+                "example.org.x.example": {"A": ["127.0.0.2"]}})
+    assert r.status is Status.PASS, r.problem
+
+
+def test_unparsable_explanation_is_ignored() -> None:
+    # RFC 7208 §6.2: an explanation that cannot be used gives the default explanation.
+    r, _ = spf({"example.org": txt("v=spf1 -all exp=e.example.org"),
+                "e.example.org": txt("bad %{d" + HUGE + "}")}, default_explanation="dflt")
+    assert r.status is Status.FAIL and r.explanation == "bad example.org"
+    r, _ = spf({"example.org": txt("v=spf1 -all exp=e.example.org"),
+                "e.example.org": txt("bad %{x}")}, default_explanation="dflt")
+    assert r.status is Status.FAIL and r.explanation == "dflt"

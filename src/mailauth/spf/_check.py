@@ -11,7 +11,6 @@ from typing import TypeAlias
 
 from .._domain import parse_ip
 from .._flow import Answer, Check, Flow, Outcome, Query, query, query_all
-from ..errors import ParseError
 from ..status import Status
 from ._record import (
     Macro,
@@ -271,9 +270,11 @@ def _select_record(st: _State, answer: Answer, domain: str) -> str | None:
 
 
 def _parse(text: str, domain: str) -> Record:
+    # RFC 7208 §4.6: a record that does not parse is permerror. ParseError is a
+    # ValueError; catching the base too keeps any parser slip a permerror, not a crash.
     try:
         return parse_record(text)
-    except ParseError as exc:
+    except ValueError as exc:
         raise _Abort(Status.PERMERROR, f"syntax error in the record of {domain}: "
                                        f"{exc}") from None
 
@@ -419,10 +420,12 @@ def _explanation(st: _State, record: Record, domain: str, depth: int) -> Flow[st
     st.step(depth, domain, str(record.exp), "explanation", name, (answer,))
     if not answer.ok or len(answer.records) != 1:
         return st.default_explanation
+    # RFC 7208 §6.2: any error in the explanation (a syntax error included) means the
+    # default explanation, never a different result.
     try:
         text = parse_explain_string(str(answer.records[0]))
         return (yield from _expand(st, text, domain, depth))
-    except (ParseError, _Abort):
+    except (ValueError, _Abort):
         return st.default_explanation
 
 

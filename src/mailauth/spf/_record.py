@@ -49,8 +49,10 @@ _MACRO_EXPAND = re.compile(r"%\{([a-zA-Z])([0-9]*)([rR]?)([.\-+,/_=]*)\}")
 _MODIFIER = re.compile(r"([A-Za-z][A-Za-z0-9\-_.]*)=(.*)\Z", re.DOTALL)
 _MECHANISM = re.compile(r"([+\-~?]?)([A-Za-z][A-Za-z0-9\-_.]*)(.*)\Z", re.DOTALL)
 # dual-cidr-length = [ ip4-cidr-length ] [ "/" ip6-cidr-length ]  (§5.6)
-_DUAL_CIDR = re.compile(r"(?:/(0|[1-9][0-9]*))?(?://(0|[1-9][0-9]*))?\Z")
-_CIDR_TAIL = re.compile(r"(/(?:0|[1-9][0-9]*))?(//(?:0|[1-9][0-9]*))?\Z")
+# ip4-cidr-length = "/" ( "0" / %x31-39 0*1DIGIT ), ip6-cidr-length likewise with
+# 0*2DIGIT: at most 3 digits, so int() never sees a long digit string.
+_DUAL_CIDR = re.compile(r"(?:/(0|[1-9][0-9]{0,2}))?(?://(0|[1-9][0-9]{0,2}))?\Z")
+_CIDR_TAIL = re.compile(r"(/(?:0|[1-9][0-9]{0,2}))?(//(?:0|[1-9][0-9]{0,2}))?\Z")
 # toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum )
 _TOPLABEL = re.compile(r"(?:[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*"
                        r"|[A-Za-z0-9]+-[A-Za-z0-9\-]*[A-Za-z0-9])\Z")
@@ -251,7 +253,7 @@ def parse_macro_string(text: str, *, exp: bool = False, position: int = 0,
             if low in _EXP_ONLY_LETTERS and not exp:
                 raise ParseError(f"macro letter {letter!r} is allowed only in exp text",
                                  position=position + i, rfc=_RFC_MACRO, text=text)
-            digits = int(m.group(2)) if m.group(2) else None
+            digits = _digits(m.group(2)) if m.group(2) else None
             if digits == 0:
                 # RFC 7208 §7.3: "If a DIGIT is specified, the value MUST be nonzero."
                 raise ParseError("macro digit transformer must be nonzero",
@@ -272,6 +274,24 @@ def parse_macro_string(text: str, *, exp: bool = False, position: int = 0,
     if all(isinstance(p, str) for p in parts):
         return MacroString(text, tuple(parts), "".join(p for p in parts if isinstance(p, str)))
     return MacroString(text, tuple(parts), None)
+
+
+# RFC 7208 §7.3: "Implementations MUST support at least a value of 128, as that is the
+# maximum number of labels in a domain name."
+_MAX_DIGITS = 128
+
+
+def _digits(text: str) -> int:
+    """The DIGIT transformer's value (RFC 7208 §7.1 ``*DIGIT``), at most 128.
+
+    The grammar puts no bound on the digits; a larger value keeps the rightmost 128
+    parts, which is every part of any domain name (§7.3). A long digit string is never
+    given to int() (which refuses over 4300 digits), so hostile records cannot raise.
+    """
+    significant = text.lstrip("0")
+    if len(significant) > 3:
+        return _MAX_DIGITS
+    return min(int(significant or "0"), _MAX_DIGITS)
 
 
 def parse_explain_string(text: str) -> MacroString:
@@ -373,6 +393,9 @@ def _parse_mechanism(term: str, position: int) -> Mechanism:
     else:
         spec = rest
     if spec:
+        if spec.startswith("/") and name in ("a", "mx"):
+            raise ParseError(f"invalid CIDR length in {term!r}", position=at,
+                             rfc="RFC 7208 §5.6")
         if not spec.startswith(":"):
             raise ParseError(f"invalid argument {spec!r} to {name}", position=at,
                              rfc=_RFC_TERMS)
