@@ -189,7 +189,7 @@ def test_case14_invalid_cidr_is_permerror(record: str) -> None:
 
 
 def test_case15_macros() -> None:
-    nibbles = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2"
+    nibbles = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"
     r, _ = spf({"example.org": txt("v=spf1 exists:%{ir}.%{v}.bl.example.org -all"),
                 f"{nibbles}.ip6.bl.example.org": {"A": ["127.0.0.2"]}}, ip="2001:db8::1")
     assert r.status is Status.PASS
@@ -503,3 +503,31 @@ def test_unparsable_explanation_is_ignored() -> None:
     r, _ = spf({"example.org": txt("v=spf1 -all exp=e.example.org"),
                 "e.example.org": txt("bad %{x}")}, default_explanation="dflt")
     assert r.status is Status.FAIL and r.explanation == "dflt"
+
+
+# RFC 7208 §7.4: <sender> strong-bad@email.example.com, clients 192.0.2.3 and
+# 2001:db8::cb01, PTR name mx.example.org.
+RFC7208_7_4 = [
+    ("%{s}", "strong-bad@email.example.com"), ("%{o}", "email.example.com"),
+    ("%{d}", "email.example.com"), ("%{d4}", "email.example.com"),
+    ("%{d3}", "email.example.com"), ("%{d2}", "example.com"), ("%{d1}", "com"),
+    ("%{dr}", "com.example.email"), ("%{d2r}", "example.email"), ("%{l}", "strong-bad"),
+    ("%{l-}", "strong.bad"), ("%{lr}", "strong-bad"), ("%{lr-}", "bad.strong"),
+    ("%{l1r-}", "strong"),
+    ("%{ir}.%{v}._spf.%{d2}", "3.2.0.192.in-addr._spf.example.com"),
+    ("%{lr-}.lp._spf.%{d2}", "bad.strong.lp._spf.example.com"),
+    ("%{lr-}.lp.%{ir}.%{v}._spf.%{d2}", "bad.strong.lp.3.2.0.192.in-addr._spf.example.com"),
+    ("%{ir}.%{v}.%{l1r-}.lp._spf.%{d2}", "3.2.0.192.in-addr.strong.lp._spf.example.com"),
+    ("%{d2}.trusted-domains.example.net", "example.com.trusted-domains.example.net"),
+]
+
+
+@pytest.mark.parametrize(("ip", "macro", "expansion"), [
+    *(("192.0.2.3", m, e) for m, e in RFC7208_7_4),
+    ("2001:db8::cb01", "%{ir}.%{v}._spf.%{d2}",
+     "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com"),
+])
+def test_rfc7208_section_7_4_macro_examples(ip: str, macro: str, expansion: str) -> None:
+    resolver = FakeResolver({"email.example.com": txt(f"v=spf1 exists:{macro} -all")})
+    check_host(ip, "email.example.com", "strong-bad@email.example.com").run(resolver)
+    assert resolver.queries[1] == Query(expansion, "A")

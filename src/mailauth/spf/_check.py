@@ -151,10 +151,11 @@ def _url_escape(text: str) -> str:
 
 
 def _ip_macro(ip: IPAddress) -> str:
-    # RFC 7208 §7.3: IPv6 addresses are dot-separated nibbles.
+    # RFC 7208 §7.3: IPv6 addresses are dot-separated nibbles, in lower case as in
+    # §7.4's example (1.0.b.c.0.0...8.b.d.0.1.0.0.2.ip6._spf.example.com).
     if ip.version == 4:
         return str(ip)
-    return ".".join(ip.exploded.replace(":", "").upper())
+    return ".".join(ip.exploded.replace(":", ""))
 
 
 def _transform(value: str, macro: Macro) -> str:
