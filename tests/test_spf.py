@@ -531,3 +531,15 @@ def test_rfc7208_section_7_4_macro_examples(ip: str, macro: str, expansion: str)
     resolver = FakeResolver({"email.example.com": txt(f"v=spf1 exists:{macro} -all")})
     check_host(ip, "email.example.com", "strong-bad@email.example.com").run(resolver)
     assert resolver.queries[1] == Query(expansion, "A")
+
+
+def test_ip6_nibbles_lower_in_names_upper_in_explanation_text() -> None:
+    # Queried names follow RFC 7208 §7.4 (lower case); explanation text keeps the
+    # upper case the RFC 7208 suite's v-macro-ip6 case expects.
+    r, res = spf({"example.org": txt("v=spf1 exists:%{ir}.x.example.org -all exp=%{ir}.e.example"),
+                  "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.e.example":
+                      txt("%{ir}")}, ip="2001:db8::1")
+    assert r.status is Status.FAIL
+    assert res.queries[1].name.startswith("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.")
+    assert res.queries[2].name.endswith(".8.b.d.0.1.0.0.2.e.example")
+    assert r.explanation == "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2"

@@ -150,12 +150,18 @@ def _url_escape(text: str) -> str:
     return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode("utf-8"))
 
 
-def _ip_macro(ip: IPAddress) -> str:
-    # RFC 7208 §7.3: IPv6 addresses are dot-separated nibbles, in lower case as in
-    # §7.4's example (1.0.b.c.0.0...8.b.d.0.1.0.0.2.ip6._spf.example.com).
+def _ip_macro(ip: IPAddress, *, explanation: bool = False) -> str:
+    """The ``i`` macro (RFC 7208 §7.3): IPv6 addresses are dot-separated nibbles.
+
+    In a target name they are lower case, as in §7.4's example
+    (``1.0.b.c.0.0...8.b.d.0.1.0.0.2.ip6._spf.example.com``). §7.3 fixes no case, and
+    in explanation text (§6.2, for people only, never queried) they stay upper case,
+    the form the RFC 7208 test suite's v-macro-ip6 case expects.
+    """
     if ip.version == 4:
         return str(ip)
-    return ".".join(ip.exploded.replace(":", ""))
+    nibbles = ip.exploded.replace(":", "")
+    return ".".join(nibbles.upper() if explanation else nibbles)
 
 
 def _transform(value: str, macro: Macro) -> str:
@@ -174,11 +180,11 @@ def _transform(value: str, macro: Macro) -> str:
     return ".".join(parts)
 
 
-def _letter(st: _State, letter: str, domain: str) -> str:
+def _letter(st: _State, letter: str, domain: str, explanation: bool) -> str:
     if letter == "d":
         return domain
     if letter == "i":
-        return _ip_macro(st.ip)
+        return _ip_macro(st.ip, explanation=explanation)
     if letter == "s":
         return st.sender
     if letter == "l":
@@ -198,8 +204,12 @@ def _letter(st: _State, letter: str, domain: str) -> str:
     raise AssertionError(letter)  # the parser admits no other letter
 
 
-def _expand(st: _State, ms: MacroString, domain: str, depth: int) -> Flow[str]:
-    """Expand a macro-string for the current <domain> (RFC 7208 §7.3)."""
+def _expand(st: _State, ms: MacroString, domain: str, depth: int, *,
+            explanation: bool = False) -> Flow[str]:
+    """Expand a macro-string for the current <domain> (RFC 7208 §7.3).
+
+    ``explanation`` is set for explain-string text (§6.2), which is never queried.
+    """
     if ms.literal is not None:
         return ms.literal
     out: list[str] = []
@@ -210,7 +220,7 @@ def _expand(st: _State, ms: MacroString, domain: str, depth: int) -> Flow[str]:
         if part.letter == "p":
             value = yield from _validated_name(st, domain, depth)
         else:
-            value = _letter(st, part.letter, domain)
+            value = _letter(st, part.letter, domain, explanation)
         value = _transform(value, part)
         out.append(_url_escape(value) if part.url_escape else value)
     return "".join(out)
@@ -425,7 +435,7 @@ def _explanation(st: _State, record: Record, domain: str, depth: int) -> Flow[st
     # default explanation, never a different result.
     try:
         text = parse_explain_string(str(answer.records[0]))
-        return (yield from _expand(st, text, domain, depth))
+        return (yield from _expand(st, text, domain, depth, explanation=True))
     except (ValueError, _Abort):
         return st.default_explanation
 
