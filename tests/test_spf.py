@@ -543,3 +543,17 @@ def test_ip6_nibbles_lower_in_names_upper_in_explanation_text() -> None:
     assert res.queries[1].name.startswith("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.")
     assert res.queries[2].name.endswith(".8.b.d.0.1.0.0.2.e.example")
     assert r.explanation == "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2"
+
+
+@pytest.mark.parametrize("spec", ["foo.%%%%", "foo.%%", "foo.%%%_", "x.%%%%%%", "%{d}%%", "foo.%-"])
+def test_domain_spec_ending_in_a_macro_expand_is_valid(spec: str) -> None:
+    # RFC 7208 §7.1: domain-end = ( "." toplabel [ "." ] ) / macro-expand; "%%" is one.
+    rec = parse_record(f"v=spf1 a:{spec} -all")
+    assert rec.mechanisms[0].target is not None
+    assert rec.mechanisms[0].target.text == spec
+
+
+@pytest.mark.parametrize("spec", ["foo.%%%", "foo.%%.", "foo.%%x", "%{d}."])
+def test_domain_spec_not_ending_in_a_domain_end_is_an_error(spec: str) -> None:
+    with pytest.raises(ParseError):
+        parse_record(f"v=spf1 a:{spec} -all")

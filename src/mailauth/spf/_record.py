@@ -215,12 +215,19 @@ def parse_macro_string(text: str, *, exp: bool = False, position: int = 0,
     ``exp`` allows the letters c, r and t (only valid in explanation text);
     ``spaces`` allows SP literals (explain-string, §6.2).
     """
+    return _scan_macro_string(text, exp=exp, position=position, spaces=spaces)[0]
+
+
+def _scan_macro_string(text: str, *, exp: bool = False, position: int = 0,
+                       spaces: bool = False) -> tuple[MacroString, int]:
+    """:func:`parse_macro_string`, and where its last macro-expand ends (-1: none)."""
+    last_expand = -1
     if "%" not in text:
         for i, ch in enumerate(text):
             if not ("\x21" <= ch <= "\x7e" or (spaces and ch == " ")):
                 raise ParseError(f"character {ch!r} not allowed in a macro-string",
                                  position=position + i, rfc=_RFC_MACRO, text=text)
-        return MacroString(text, (text,) if text else (), text)
+        return MacroString(text, (text,) if text else (), text), last_expand
     parts: list[str | Macro] = []
     literal: list[str] = []
     i, n = 0, len(text)
@@ -231,14 +238,17 @@ def parse_macro_string(text: str, *, exp: bool = False, position: int = 0,
             if nxt == "%":
                 literal.append("%")
                 i += 2
+                last_expand = i
                 continue
             if nxt == "_":
                 literal.append(" ")
                 i += 2
+                last_expand = i
                 continue
             if nxt == "-":
                 literal.append("%20")
                 i += 2
+                last_expand = i
                 continue
             m = _MACRO_EXPAND.match(text, i)
             if m is None:
@@ -262,7 +272,7 @@ def parse_macro_string(text: str, *, exp: bool = False, position: int = 0,
                 parts.append("".join(literal))
                 literal = []
             parts.append(Macro(low, digits, bool(m.group(3)), m.group(4), letter != low))
-            i = m.end()
+            i = last_expand = m.end()
             continue
         if not ("\x21" <= ch <= "\x7e" or (spaces and ch == " ")):
             raise ParseError(f"character {ch!r} not allowed in a macro-string",
@@ -272,8 +282,9 @@ def parse_macro_string(text: str, *, exp: bool = False, position: int = 0,
     if literal:
         parts.append("".join(literal))
     if all(isinstance(p, str) for p in parts):
-        return MacroString(text, tuple(parts), "".join(p for p in parts if isinstance(p, str)))
-    return MacroString(text, tuple(parts), None)
+        literal_text = "".join(p for p in parts if isinstance(p, str))
+        return MacroString(text, tuple(parts), literal_text), last_expand
+    return MacroString(text, tuple(parts), None), last_expand
 
 
 # RFC 7208 §7.3: "Implementations MUST support at least a value of 128, as that is the
@@ -303,15 +314,13 @@ def _parse_domain_spec(text: str, position: int) -> MacroString:
     """domain-spec = macro-string domain-end (RFC 7208 §7.1)."""
     if not text:
         raise ParseError("empty domain-spec", position=position, rfc=_RFC_MACRO)
-    ms = parse_macro_string(text, position=position)
-    last = ms.parts[-1]
-    if isinstance(last, Macro):
+    ms, last_expand = _scan_macro_string(text, position=position)
+    # domain-end = ( "." toplabel [ "." ] ) / macro-expand: a macro-expand ("%{...}",
+    # "%%", "%_" or "%-", as the scan found it, not as the text's tail looks) that
+    # ends the text is a domain-end; otherwise the literal tail must be a top label.
+    if last_expand == len(text):
         return ms
-    # The literal tail must end with "." toplabel [ "." ], unless it is the tail of a
-    # macro-expand like "%%" (also a macro-expand by the grammar).
     raw = text[:-1] if text.endswith(".") else text
-    if raw.endswith(("%%", "%_", "%-")) and not raw.endswith("%%%"):
-        return ms
     dot = raw.rfind(".")
     if dot < 0:
         raise ParseError(f"domain-spec {text!r} must end with '.' and a top label",
