@@ -557,3 +557,36 @@ def test_domain_spec_ending_in_a_macro_expand_is_valid(spec: str) -> None:
 def test_domain_spec_not_ending_in_a_domain_end_is_an_error(spec: str) -> None:
     with pytest.raises(ParseError):
         parse_record(f"v=spf1 a:{spec} -all")
+
+
+@pytest.mark.parametrize(("helo", "why"), [
+    ("[192.0.2.1]", "address literal"), ("[IPv6:2001:db8::1]", "address literal"),
+    ("192.0.2.1", "IP address"), ("2001:db8::1", "IP address"),
+    ("mail.example.123", "all-numeric"), ("mail!.example.org", "characters other than"),
+    ("JUMPIN' JUPITER.example", "characters other than"), ("OEMCOMPUTER", "multi-label")])
+def test_helo_that_is_not_a_domain_name_is_none_without_a_query(helo: str, why: str) -> None:
+    # RFC 7208 §2.3, §4.3: the HELO identity is a fully qualified domain name.
+    resolver = FakeResolver({})
+    r = check_spf(IP, "", helo).run(resolver)
+    assert r.helo is not None
+    assert r.status is Status.NONE and r.helo.status is Status.NONE
+    assert why in r.helo.reason and why in r.reason
+    assert resolver.queries == []
+
+
+def test_helo_with_underscore_label_is_still_checked() -> None:
+    r = check_spf(IP, "", "_x.mx.example.org").run(
+        FakeResolver({"_x.mx.example.org": txt("v=spf1 +all")}))
+    assert r.status is Status.PASS
+
+
+def test_trailing_dot_domain_is_normalised() -> None:
+    zone = {"example.org": txt("v=spf1 exists:%{d2}.x.example ptr -all"),
+            "example.org.x.example": {"A": ["127.0.0.2"]}}
+    r = check_host(IP, "example.org.", "user@example.org").run(FakeResolver(zone))
+    assert r.status is Status.PASS and r.domain == "example.org"
+    zone = {"example.org": txt("v=spf1 ptr -all"),
+            "1.2.0.192.in-addr.arpa": {"PTR": ["mail.example.org"]},
+            "mail.example.org": {"A": [IP]}}
+    r = check_host(IP, "example.org.", "user@example.org").run(FakeResolver(zone))
+    assert r.status is Status.PASS

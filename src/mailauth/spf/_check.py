@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -119,6 +120,39 @@ def _is_checkable_domain(domain: str) -> bool:
     if len(labels) < 2:
         return False
     return all(0 < len(label) <= 63 for label in labels)
+
+
+# A label of a host name (RFC 1123 §2.1) or of a name like _spf.example.com: letters,
+# digits, hyphens and underscores.
+_NAME_LABEL = re.compile(r"[A-Za-z0-9_\-]+\Z")
+
+
+def _domain_problem(domain: str) -> str | None:
+    """Why check_host()'s <domain> cannot be checked, or None (RFC 7208 §4.3).
+
+    §4.3: a malformed <domain>, or one that is not a multi-label domain name, gives
+    "none" at once, with no DNS query. An address literal (a HELO of ``[192.0.2.1]``)
+    or an IP address is not a fully qualified domain name (§2.3); a label of other
+    characters is not a host name (and an internationalized name is checked in its
+    A-label form, §4.3).
+    """
+    if domain.startswith("["):
+        return f"{domain!r} is an address literal, not a domain name (RFC 7208 §2.3, §4.3)"
+    try:
+        ipaddress.ip_address(domain)
+    except ValueError:
+        pass
+    else:
+        return f"{domain!r} is an IP address, not a domain name (RFC 7208 §2.3, §4.3)"
+    if not _is_checkable_domain(domain):
+        return f"{domain!r} is not a valid multi-label domain name (RFC 7208 §4.3)"
+    labels = domain.split(".")
+    if not all(_NAME_LABEL.match(label) for label in labels):
+        return (f"{domain!r} has a label of characters other than letters, digits, '-' and "
+                "'_' (RFC 7208 §4.3)")
+    if labels[-1].isdigit():
+        return f"{domain!r} ends in an all-numeric label, not a domain name (RFC 7208 §4.3)"
+    return None
 
 
 @lru_cache(maxsize=8192)
@@ -511,6 +545,10 @@ def check_host_flow(ip: str | IPAddress, domain: str, sender: str, *,
     addr = _ip(ip)
     if not isinstance(domain, str) or not isinstance(sender, str):
         raise TypeError("domain and sender are str")
+    # One trailing dot (a fully qualified name written absolutely) is dropped, so that
+    # %{d}, ptr suffix matching and the result see the same form as the record's names.
+    if domain.endswith(".") and domain != ".":
+        domain = domain[:-1]
     st = _State(addr, sender, helo=helo, receiver=receiver, max_lookups=max_lookups,
                 max_voids=max_void_lookups, max_mx=max_mx, max_ptr=max_ptr, now=now,
                 default_explanation=default_explanation)
@@ -532,8 +570,13 @@ def _run(st: _State, domain: str, identity: str) -> Flow[SPFResult]:
     matched: str | None = None
     explanation = ""
     try:
-        status, matched, explanation = yield from _check_host(st, domain, 0, True)
-        reason = _REASONS[status](st.ip_text, domain, matched)
+        invalid = _domain_problem(domain)
+        if invalid is not None:
+            st.step(0, domain, "record", f"none: {invalid}")
+            status, reason = Status.NONE, invalid
+        else:
+            status, matched, explanation = yield from _check_host(st, domain, 0, True)
+            reason = _REASONS[status](st.ip_text, domain, matched)
     except _Abort as abort:
         status, problem = abort.status, abort.problem
         st.step(0, domain, "(error)", f"{status}: {problem}")
