@@ -290,10 +290,10 @@ def test_received_spf_and_authres() -> None:
                   receiver="mx.local").run(FakeResolver(ZONE))
     assert r.status is Status.FAIL
     assert r.received_spf() == (
-        "Received-SPF: fail (mx.local: domain of user@example.org does not designate "
-        "198.51.100.99 as permitted sender) client-ip=198.51.100.99; "
-        'envelope-from="user@example.org"; helo=mx.example.org; receiver=mx.local; '
-        "identity=mailfrom; mechanism=-all;")
+        "Received-SPF: fail (mx.local: domain of user@example.org does not designate\r\n"
+        " 198.51.100.99 as permitted sender) client-ip=198.51.100.99;\r\n"
+        ' envelope-from="user@example.org"; helo=mx.example.org; receiver=mx.local;\r\n'
+        " identity=mailfrom; mechanism=-all;")
     assert r.authres() == "spf=fail smtp.mailfrom=user@example.org"
     assert r.helo is not None and r.helo.authres() == "spf=fail smtp.helo=mx.example.org"
 
@@ -590,3 +590,39 @@ def test_trailing_dot_domain_is_normalised() -> None:
             "mail.example.org": {"A": [IP]}}
     r = check_host(IP, "example.org.", "user@example.org").run(FakeResolver(zone))
     assert r.status is Status.PASS
+
+
+def _header_lines(field: str) -> list[str]:
+    lines = field.split("\r\n")
+    assert all(line.isascii() and line.isprintable() for line in lines), field
+    assert all(len(line) <= 998 for line in lines), [len(x) for x in lines]
+    assert all(line.startswith(" ") and line.strip() for line in lines[1:]), field
+    return lines
+
+
+def test_received_spf_is_ascii_folded_and_bounded() -> None:
+    # RFC 7208 §9.1 (RFC 5322 comment and quoted-string: ASCII), RFC 5322 §2.1.1.
+    r, _ = spf({"example.org": txt("v=spf1 " + "q" * 1500)}, receiver="mx.local")
+    assert r.status is Status.PERMERROR and "§" in r.problem  # the human text is kept
+    field = r.received_spf()
+    lines = _header_lines(field)
+    assert len(lines) > 3 and "...\";" in field and len(field) < 1200
+    assert 'problem="syntax error in the record of example.org' in "".join(lines)
+    r, _ = spf({"example.org": txt("v=spf1 include:other.example -all"),
+                "other.example": txt("not spf")}, receiver="mx.local")
+    assert "RFC 7208 §5.2" in r.problem and "RFC 7208 §5.2" in r.comment()
+    field = r.received_spf()
+    # folded between comment words and key=value pairs; one pair may be longer
+    assert all(len(line) <= 78 or (line.startswith(" problem=") and line.endswith('";'))
+               for line in _header_lines(field))
+    assert "RFC 7208 section 5.2" in field and "§" not in field
+    r, _ = spf({"example.org": txt("v=spf1 -all")}, sender="j\u00f6rg\r\n@example.org",
+               helo="h\u00e9lo.example")
+    field = r.received_spf()
+    _header_lines(field)
+    assert 'envelope-from="j?rg??@example.org";' in field and "helo=h?lo.example;" in field
+    assert r.authres() == "spf=fail smtp.mailfrom=j?rg??@example.org"
+    long_sender = "x" * 2000 + "@example.org"
+    r, _ = spf({"example.org": txt("v=spf1 -all")}, sender=long_sender)
+    _header_lines(r.received_spf())
+    assert r.authres().isascii() and len(r.authres()) < 300

@@ -57,6 +57,6 @@ def run(args: argparse.Namespace) -> int:
     _print(result, f"spf (mailfrom {result.sender})", not args.no_trace)
     if result.helo is not None:
         _print(result.helo, f"spf (helo {result.helo.domain})", not args.no_trace)
-    print(result.received_spf())
+    print(result.received_spf().replace("\r\n", "\n"))  # folded (RFC 5322 §2.2.3)
     print(f"Authentication-Results fragment: {result.authres()}")
     return _EXIT.get(str(result.status), 2)

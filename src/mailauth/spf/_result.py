@@ -58,6 +58,42 @@ def _comment(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
+# Header field text is ASCII (RFC 7208 §9.1 uses RFC 5322's comment and quoted-string)
+# in lines of at most 998 characters, 78 recommended (RFC 5322 §2.1.1). Values are cut
+# to these lengths: 256 holds any RFC 5321 path or domain; problems are cut shorter.
+_MAX_VALUE = 256
+_MAX_PROBLEM = 200
+_FOLD_WIDTH = 78
+_SECTION = re.compile("\u00a7\\s*")
+_NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def _header_text(text: str, limit: int = _MAX_VALUE) -> str:
+    """``text`` as printable ASCII of at most ``limit`` characters, for a header field.
+
+    "§" becomes "section ", any other character outside printable ASCII (controls,
+    CR and LF included) becomes "?", and longer text ends in "...".
+    """
+    text = _NOT_PRINTABLE.sub("?", _SECTION.sub("section ", text))
+    if len(text) > limit:
+        text = text[:limit - 3] + "..."
+    return text
+
+
+def _fold(tokens: list[str]) -> str:
+    """Tokens joined by spaces, folded (CRLF before the space) past _FOLD_WIDTH columns."""
+    lines: list[str] = []
+    line = tokens[0]
+    for token in tokens[1:]:
+        if len(line) + 1 + len(token) > _FOLD_WIDTH:
+            lines.append(line)
+            line = " " + token
+        else:
+            line += " " + token
+    lines.append(line)
+    return "\r\n".join(lines)
+
+
 @dataclass(frozen=True, slots=True)
 class SPFResult:
     """The result of check_host() for one identity (RFC 7208 §2.6, §4).
@@ -102,44 +138,66 @@ class SPFResult:
 
     def comment(self) -> str:
         """The human comment of RFC 7208 §9.1's example wording."""
-        who = self.receiver or "unknown"
+        return self._comment_text(self.receiver or "unknown", self.sender, self.ip,
+                                  self.domain, self.problem)
+
+    def _comment_text(self, who: str, sender: str, ip: str, domain: str,
+                      problem: str) -> str:
         s = self.status
         if s is Status.PASS:
-            text = f"domain of {self.sender} designates {self.ip} as permitted sender"
+            text = f"domain of {sender} designates {ip} as permitted sender"
         elif s is Status.FAIL:
-            text = f"domain of {self.sender} does not designate {self.ip} as permitted sender"
+            text = f"domain of {sender} does not designate {ip} as permitted sender"
         elif s is Status.SOFTFAIL:
-            text = (f"domain of transitioning {self.sender} does not designate {self.ip} "
+            text = (f"domain of transitioning {sender} does not designate {ip} "
                     "as permitted sender")
         elif s is Status.NEUTRAL:
-            text = f"{self.ip} is neither permitted nor denied by domain of {self.sender}"
+            text = f"{ip} is neither permitted nor denied by domain of {sender}"
         elif s is Status.NONE:
-            text = f"domain of {self.sender} does not provide an SPF record"
+            text = f"domain of {sender} does not provide an SPF record"
         elif s is Status.TEMPERROR:
-            text = f"error in processing during lookup of {self.sender}: {self.problem}"
+            text = f"error in processing during lookup of {sender}: {problem}"
         else:
-            text = f"permanent error in processing domain of {self.domain}: {self.problem}"
+            text = f"permanent error in processing domain of {domain}: {problem}"
         return f"{who}: {text}"
 
     def received_spf(self) -> str:
-        """The Received-SPF header field (RFC 7208 §9.1), without the final CRLF."""
-        pairs = [("client-ip", self.ip), ("envelope-from", self.sender)]
+        """The Received-SPF header field (RFC 7208 §9.1), folded, without the final CRLF.
+
+        The field is ASCII only: "§" is written "section" and other characters outside
+        printable ASCII "?"; values are cut to 256 characters and the problem to 200,
+        ending in "...". It is folded between words of the comment and between
+        key=value pairs, with CRLF and a space, to lines of at most 78 characters where
+        a word allows (never over 998, RFC 5322 §2.1.1). Unfolding (removing each CRLF)
+        gives the field on one line. :attr:`reason`, :attr:`problem` and
+        :meth:`comment` are not changed: they are for people, not for the header.
+        """
+        problem = _header_text(self.problem, _MAX_PROBLEM)
+        sender = _header_text(self.sender)
+        ip = _header_text(self.ip)
+        pairs = [("client-ip", ip), ("envelope-from", sender)]
         if self.helo_domain:
-            pairs.append(("helo", self.helo_domain))
-        if self.problem and self.status.is_error:
-            pairs.append(("problem", self.problem))
+            pairs.append(("helo", _header_text(self.helo_domain)))
+        if problem and self.status.is_error:
+            pairs.append(("problem", problem))
         if self.receiver:
-            pairs.append(("receiver", self.receiver))
-        pairs.append(("identity", self.identity))
+            pairs.append(("receiver", _header_text(self.receiver)))
+        pairs.append(("identity", _header_text(self.identity)))
         if self.matched:
-            pairs.append(("mechanism", self.matched))
-        kv = "; ".join(f"{k}={_value(v)}" for k, v in pairs)
-        return f"Received-SPF: {self.status} ({_comment(self.comment())}) {kv};"
+            pairs.append(("mechanism", _header_text(self.matched)))
+        comment = self._comment_text(_header_text(self.receiver or "unknown"), sender, ip,
+                                     _header_text(self.domain), problem)
+        words = f"({_comment(comment)})".split()
+        return _fold(["Received-SPF:", str(self.status), *words,
+                      *(f"{k}={_value(v)};" for k, v in pairs)])
 
     def authres(self) -> str:
-        """The Authentication-Results ``spf=`` fragment (RFC 8601 §2.7.2, RFC 7208 §9.2)."""
+        """The Authentication-Results ``spf=`` fragment (RFC 8601 §2.7.2, RFC 7208 §9.2).
+
+        ASCII only, as :meth:`received_spf`: the value is cut to 256 characters.
+        """
         prop = "smtp.helo" if self.identity == "helo" else "smtp.mailfrom"
-        value = self.domain if self.identity == "helo" else self.sender
+        value = _header_text(self.domain if self.identity == "helo" else self.sender)
         # RFC 8601 §2.3: pvalue = [ [ local-part ] "@" ] domain-name, or a value.
         local, at, domain = value.rpartition("@")
         if at and (not local or _DOT_ATOM.match(local)) and _DOT_ATOM.match(domain):
