@@ -127,6 +127,7 @@ def _is_checkable_domain(domain: str) -> bool:
 _NAME_LABEL = re.compile(r"[A-Za-z0-9_\-]+\Z")
 
 
+@lru_cache(maxsize=8192)
 def _domain_problem(domain: str) -> str | None:
     """Why check_host()'s <domain> cannot be checked, or None (RFC 7208 §4.3).
 
@@ -138,12 +139,13 @@ def _domain_problem(domain: str) -> str | None:
     """
     if domain.startswith("["):
         return f"{domain!r} is an address literal, not a domain name (RFC 7208 §2.3, §4.3)"
-    try:
-        ipaddress.ip_address(domain)
-    except ValueError:
-        pass
-    else:
-        return f"{domain!r} is an IP address, not a domain name (RFC 7208 §2.3, §4.3)"
+    if ":" in domain or domain.replace(".", "").isdigit():  # only then can it be one
+        try:
+            ipaddress.ip_address(domain)
+        except ValueError:
+            pass
+        else:
+            return f"{domain!r} is an IP address, not a domain name (RFC 7208 §2.3, §4.3)"
     if not _is_checkable_domain(domain):
         return f"{domain!r} is not a valid multi-label domain name (RFC 7208 §4.3)"
     labels = domain.split(".")
