@@ -626,3 +626,17 @@ def test_received_spf_is_ascii_folded_and_bounded() -> None:
     r, _ = spf({"example.org": txt("v=spf1 -all")}, sender=long_sender)
     _header_lines(r.received_spf())
     assert r.authres().isascii() and len(r.authres()) < 300
+
+
+def test_received_spf_names_the_receiver_only_when_known() -> None:
+    from mailauth.spf import check_host
+    from mailauth.testing import FakeResolver
+
+    dns = FakeResolver({"example.org": {"TXT": ["v=spf1 ip4:192.0.2.0/24 -all"]}})
+    plain = check_host("192.0.2.1", "example.org", "a@example.org").run(dns)
+    assert plain.received_spf().startswith(
+        "Received-SPF: pass (domain of a@example.org designates 192.0.2.1")
+    named = check_host("192.0.2.1", "example.org", "a@example.org",
+                       receiver="mx.example.net").run(dns)
+    assert named.received_spf().startswith("Received-SPF: pass (mx.example.net: domain of")
+    assert "receiver=mx.example.net;" in named.received_spf()

@@ -138,10 +138,10 @@ class SPFResult:
 
     def comment(self) -> str:
         """The human comment of RFC 7208 §9.1's example wording."""
-        return self._comment_text(self.receiver or "unknown", self.sender, self.ip,
-                                  self.domain, self.problem)
+        return self._comment_text(self.receiver, self.sender, self.ip, self.domain,
+                                  self.problem)
 
-    def _comment_text(self, who: str, sender: str, ip: str, domain: str,
+    def _comment_text(self, who: str | None, sender: str, ip: str, domain: str,
                       problem: str) -> str:
         s = self.status
         if s is Status.PASS:
@@ -159,7 +159,8 @@ class SPFResult:
             text = f"error in processing during lookup of {sender}: {problem}"
         else:
             text = f"permanent error in processing domain of {domain}: {problem}"
-        return f"{who}: {text}"
+        # RFC 7208 §9.1's example starts with the receiving host; without one, none.
+        return f"{who}: {text}" if who else text
 
     def received_spf(self) -> str:
         """The Received-SPF header field (RFC 7208 §9.1), folded, without the final CRLF.
@@ -185,7 +186,8 @@ class SPFResult:
         pairs.append(("identity", _header_text(self.identity)))
         if self.matched:
             pairs.append(("mechanism", _header_text(self.matched)))
-        comment = self._comment_text(_header_text(self.receiver or "unknown"), sender, ip,
+        who = _header_text(self.receiver) if self.receiver else None
+        comment = self._comment_text(who, sender, ip,
                                      _header_text(self.domain), problem)
         words = f"({_comment(comment)})".split()
         return _fold(["Received-SPF:", str(self.status), *words,
