@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -31,3 +32,23 @@ def shared_vector(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def shared_vectors() -> Path:
     return shared_vector()
+
+
+class _Pipe(io.RawIOBase):
+    """A readable stream that cannot seek, like a pipe or a socket."""
+
+    def __init__(self, data: bytes) -> None:
+        self._b = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: bytearray) -> int:  # type: ignore[override]
+        chunk = self._b.read(len(buf))
+        buf[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def unseekable(data: bytes) -> io.BufferedReader:
+    """A buffered binary stream over ``data`` that cannot seek (read it once)."""
+    return io.BufferedReader(_Pipe(data))

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import unseekable
 from mailauth._message import parse_message, to_crlf
 
 CRLF_MSG = (b"Received: from a\r\n\tby b\r\nFrom: Alice <a@example.org>\r\n"
@@ -93,19 +94,7 @@ def test_file_body_streams_in_chunks_and_rereads() -> None:
 
 
 def test_unseekable_stream_reads_once() -> None:
-    class Pipe(io.RawIOBase):
-        def __init__(self, data: bytes) -> None:
-            self._b = io.BytesIO(data)
-
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, buf: bytearray) -> int:  # type: ignore[override]
-            chunk = self._b.read(len(buf))
-            buf[: len(chunk)] = chunk
-            return len(chunk)
-
-    m = parse_message(io.BufferedReader(Pipe(b"From: a\r\n\r\nbody\r\n")))
+    m = parse_message(unseekable(b"From: a\r\n\r\nbody\r\n"))
     assert m.body() == b"body\r\n"
     with pytest.raises(ValueError, match="only once"):
         m.body()
