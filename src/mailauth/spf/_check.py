@@ -390,13 +390,8 @@ def _mechanism(st: _State, mech: Mechanism, domain: str, depth: int) -> Flow[boo
         target = yield from _target(st, mech, domain, depth)
     if name == "include":
         st.step(depth, domain, term, "evaluating", target)
-        if target is None or not _is_checkable_domain(target):
-            raise _Abort(Status.PERMERROR, f"include of an invalid domain name ({term})")
-        status, _, _ = yield from _check_host(st, target, depth + 1, False)
-        if status is Status.NONE:
-            # RFC 7208 §5.2: an included domain without an SPF record is permerror.
-            raise _Abort(Status.PERMERROR, f"{term}: {target} has no SPF record "
-                                           "(RFC 7208 §5.2)")
+        status, _, _ = yield from _descend(st, term, target, depth, want_exp=False,
+                                            section="§5.2")
         hit = status is Status.PASS
         st.step(depth, domain, term, f"{'match' if hit else 'no match'} "
                 f"(included result {status})", target)
@@ -479,6 +474,20 @@ def _explanation(st: _State, record: Record, domain: str, depth: int) -> Flow[st
 _Verdict: TypeAlias = tuple[Status, str | None, str]
 
 
+def _descend(st: _State, term: str, target: str | None, depth: int, *, want_exp: bool,
+             section: str) -> Flow[_Verdict]:
+    """check_host() of an include (§5.2) or redirect (§6.1) target: an invalid name,
+    or a target with no SPF record, is permerror."""
+    if target is None or not _is_checkable_domain(target):
+        raise _Abort(Status.PERMERROR, f"{term}: the target is not a valid domain name "
+                                       f"(RFC 7208 {section})")
+    verdict = yield from _check_host(st, target, depth + 1, want_exp)
+    if verdict[0] is Status.NONE:
+        raise _Abort(Status.PERMERROR, f"{term}: {target} has no SPF record "
+                                       f"(RFC 7208 {section})")
+    return verdict
+
+
 def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> Flow[_Verdict]:
     """check_host() (RFC 7208 §4): (result, deciding term, explanation)."""
     if depth > _MAX_DEPTH:
@@ -516,13 +525,8 @@ def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> Flow[_Ve
         expanded = yield from _expand(st, record.redirect.value, domain, depth)
         target = _query_name(expanded)
         st.step(depth, domain, term, "redirecting", target)
-        if target is None or not _is_checkable_domain(target):
-            raise _Abort(Status.PERMERROR, f"redirect to an invalid domain name ({term})")
-        status, matched, explanation = yield from _check_host(st, target, depth + 1, want_exp)
-        if status is Status.NONE:
-            raise _Abort(Status.PERMERROR, f"redirect target {target} has no SPF record "
-                                           "(RFC 7208 §6.1)")
-        return status, matched, explanation
+        return (yield from _descend(st, term, target, depth, want_exp=want_exp,
+                                    section="§6.1"))
     st.step(depth, domain, "(end)", "neutral: no mechanism matched")
     return Status.NEUTRAL, None, ""
 
