@@ -41,3 +41,14 @@ def test_python_dash_m_entry_point() -> None:
                           "--zone", ZONE], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     assert "2001:db8::25" in out.stdout
+
+
+def test_unreadable_inputs_are_one_line_errors(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    bad_zone = tmp_path / "bad.zone"
+    bad_zone.write_text("this is not\n a zone (\n", encoding="utf-8")
+    assert main(["dns", "example.org", "--zone", str(bad_zone)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mailauth dns: zone text does not parse") and "Traceback" not in err
+    assert main(["dns", "example.org", "--zone", str(tmp_path / "missing.zone")]) == 2
+    assert "No such file" in capsys.readouterr().err

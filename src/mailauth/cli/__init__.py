@@ -13,6 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from ..errors import MailAuthError
 from ._common import add_dns_options, resolver_from_args
 
 __all__ = ["add_dns_options", "main", "resolver_from_args"]
@@ -50,6 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except BrokenPipeError:
         return 0
+    except (OSError, ValueError, MailAuthError) as exc:
+        # A file that cannot be read, a zone file that does not parse, a bad argument:
+        # said in one line, not as a traceback.
+        print(f"mailauth {args.command}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
