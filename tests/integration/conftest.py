@@ -7,8 +7,10 @@ resolver whose only trust anchors are our zones' DS records) and an HTTPS policy
 - ``MAILAUTH_INFRA_ENV=/path/to/env`` (the env file up.sh writes; ``.ci/run`` sets it)
   uses a stack that is already running, and leaves it running.
 - Otherwise the fixture runs ``up.sh`` itself on free ports in a private runtime
-  directory (never installing packages unless ``MAILAUTH_INFRA_INSTALL=1``) and
-  ``down.sh`` at the end of the session.
+  directory and ``down.sh`` at the end of the session. up.sh installs the servers
+  it needs (apt-get) when running as root with apt-get at hand, so that the README's
+  test command runs every test on a fresh machine; ``MAILAUTH_INFRA_INSTALL=0`` forbids
+  that and ``=1`` asks for it anyway.
 - When the stack cannot be had, the tests are skipped with the reason, or fail with
   up.sh's output when ``MAILAUTH_REQUIRE_INFRA=1`` (CI).
 
@@ -34,7 +36,15 @@ from mailauth.resolvers import DNSResolver
 
 HERE = Path(__file__).resolve().parent
 INFRA_DIR = HERE.parent / "infra"
-UP_TIMEOUT = 600  # seconds; includes apt-get when MAILAUTH_INFRA_INSTALL=1
+UP_TIMEOUT = 600  # seconds; includes apt-get when up.sh installs the servers
+
+
+def _may_install() -> bool:
+    """Whether up.sh may apt-get the servers: as root with apt-get, unless told not to."""
+    flag = os.environ.get("MAILAUTH_INFRA_INSTALL")
+    if flag is not None:
+        return flag not in ("", "0")
+    return hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get") is not None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -186,19 +196,21 @@ def infra() -> Iterator[Infra]:
         yield infra_from_env(read_env_file(path))
         return
 
-    if not os.environ.get("MAILAUTH_INFRA_INSTALL"):
+    install = _may_install()
+    if not install:
         missing = [b for b in ("knotd", "knotc", "keymgr", "kdig", "unbound",
                                "unbound-control", "ldns-signzone")
                    if shutil.which(b) is None]
         if missing:
             _unavailable(f"{', '.join(missing)} not installed (apt-get install knot "
-                         "knot-dnsutils unbound ldnsutils, or set MAILAUTH_INFRA_INSTALL=1, "
-                         "or start tests/infra/up.sh and set MAILAUTH_INFRA_ENV)")
+                         "knot-dnsutils unbound ldnsutils as root, or set "
+                         "MAILAUTH_INFRA_INSTALL=1, or start tests/infra/up.sh and set "
+                         "MAILAUTH_INFRA_ENV)")
     run_dir = Path(tempfile.mkdtemp(prefix="mailauth-infra-"))
     dns_port, res_port, https_port = _free_ports(3)
     child_env = dict(os.environ, INFRA_RUN=str(run_dir), DNS_PORT=str(dns_port),
                      RES_PORT=str(res_port), HTTPS_PORT=str(https_port))
-    if not os.environ.get("MAILAUTH_INFRA_INSTALL"):
+    if not install:
         child_env["NO_INSTALL"] = "1"
     down = [str(INFRA_DIR / "down.sh")]
     try:
