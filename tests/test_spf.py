@@ -315,6 +315,21 @@ def test_results_are_frozen_values() -> None:
     assert isinstance(r.trace, tuple)
 
 
+def test_results_built_fast_are_the_ordinary_dataclass_value() -> None:
+    import dataclasses
+
+    from mailauth.spf._result import make_result
+    r, _ = spf({"example.org": txt("v=spf1 a:h.example.org -all"),
+                "h.example.org": {"A": ["192.0.2.1"]}})
+    values = [getattr(r, f.name) for f in dataclasses.fields(r)]
+    plain = SPFResult(*values)
+    assert r == plain and hash(r) == hash(plain) and repr(r) == repr(plain)
+    assert make_result(*values) == plain
+    assert dataclasses.replace(r, helo=plain).helo == plain
+    with pytest.raises(AttributeError):
+        r.lookups = 0  # type: ignore[misc]
+
+
 def test_bad_arguments_raise_value_error() -> None:
     with pytest.raises(ValueError):
         check_host("not an ip", "example.org", "a@example.org")

@@ -22,7 +22,7 @@ from ._record import (
     parse_explain_string,
     parse_record,
 )
-from ._result import SPFResult, TraceStep
+from ._result import SPFResult, TraceStep, make_result
 
 __all__ = ["check_host", "check_host_flow", "check_spf", "check_spf_flow"]
 
@@ -590,12 +590,9 @@ def _run(st: _State, domain: str, identity: str) -> Flow[SPFResult]:
     except Exception as exc:  # a bug must not take the caller's mail server down
         status, problem = Status.TEMPERROR, f"internal error: {type(exc).__name__}: {exc}"
         reason = problem
-    return SPFResult(status=status, identity=identity, domain=domain, sender=st.sender,
-                     ip=st.ip_text, explanation=explanation, matched=matched, reason=reason,
-                     problem=problem, lookups=st.lookups, void_lookups=st.voids,
-                     max_lookups=st.max_lookups, max_void_lookups=st.max_voids,
-                     trace=tuple(st.trace), helo_domain=st.helo, receiver=st.receiver,
-                     record=st.record)
+    return make_result(status, identity, domain, st.sender, st.ip_text, explanation, matched,
+                       reason, problem, st.lookups, st.voids, st.max_lookups, st.max_voids,
+                       tuple(st.trace), st.helo, st.receiver, st.record)
 
 
 def check_host(ip: str | IPAddress, domain: str, sender: str, *, helo: str | None = None,
