@@ -84,8 +84,8 @@ class _State:
 
     def step(self, depth: int, domain: str, term: str, outcome: str,  # noqa: PLR0917
              target: str | None = None, answers: tuple[Answer, ...] = ()) -> None:
-        self.trace.append(TraceStep(depth, domain, term, outcome, target, answers,
-                                    self.lookups, self.voids))
+        self.trace.append(_new_step(TraceStep, (depth, domain, term, outcome, target, answers,
+                                                self.lookups, self.voids)))
 
     def count_lookup(self, term: str) -> None:
         # RFC 7208 §4.6.4: at most 10 mechanisms and modifiers that query DNS.
@@ -103,6 +103,10 @@ class _State:
                          f"more than {self.max_voids} void lookups (last: {answer.describe()}), "
                          "RFC 7208 §4.6.4")
 
+
+# TraceStep(...) runs the named tuple's __new__, a Python function; this is the same
+# value made without it.
+_new_step = tuple.__new__
 
 # str() of an IPv6 address runs Python code (zero compression); clients recur.
 _ip_text: Callable[[IPAddress], str] = lru_cache(maxsize=4096)(str)
