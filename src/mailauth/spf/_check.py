@@ -5,18 +5,19 @@ from __future__ import annotations
 import ipaddress
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import replace
 from functools import lru_cache
-from typing import TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from .._domain import parse_ip
-from .._flow import Answer, Check, Flow, Outcome, Query, query, query_all
+from .._flow import Answer, Check, Effect, Flow, Outcome, Query, query, query_all
 from ..status import Status
 from ._record import (
     Macro,
     MacroString,
     Mechanism,
+    Modifier,
     Record,
     is_spf_record,
     parse_explain_string,
@@ -27,6 +28,11 @@ from ._result import SPFResult, TraceStep, make_result
 __all__ = ["check_host", "check_host_flow", "check_spf", "check_spf_flow"]
 
 IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+T = TypeVar("T")
+# The evaluation's own generators: a Flow whose replies are taken as what was asked (an
+# Answer for a Query, a tuple of them for a tuple), without a cast per question.
+_Flow: TypeAlias = Generator[Effect, Any, T]
 
 # RFC 7208 §4.6.2: qualifier → result of a matching mechanism.
 QUALIFIER_RESULT = {"+": Status.PASS, "-": Status.FAIL, "~": Status.SOFTFAIL,
@@ -51,13 +57,14 @@ class _State:
     __slots__ = ("default_explanation", "helo", "ip", "ip_int", "ip_text", "local",
                  "lookups", "max_lookups", "max_mx", "max_ptr", "max_voids", "now",
                  "ptr_names", "ptr_void", "receiver", "record", "sender",
-                 "sender_domain", "trace", "v4", "voids")
+                 "sender_domain", "trace", "v4", "version", "voids")
 
     def __init__(self, ip: IPAddress, sender: str, *, helo: str | None, receiver: str | None,
                  max_lookups: int, max_voids: int, max_mx: int, max_ptr: int,
                  now: float | None, default_explanation: str) -> None:
         self.ip = ip
-        self.v4 = ip.version == 4
+        self.version = ip.version
+        self.v4 = self.version == 4
         self.ip_text = _ip_text(ip)
         self.ip_int = int(ip)
         local, at, domain = sender.rpartition("@")
@@ -91,9 +98,12 @@ class _State:
         # RFC 7208 §4.6.4: at most 10 mechanisms and modifiers that query DNS.
         self.lookups += 1
         if self.lookups > self.max_lookups:
-            raise _Abort(Status.PERMERROR,
-                         f"more than {self.max_lookups} DNS-querying terms (at {term!r}), "
-                         "RFC 7208 §4.6.4")
+            raise self.too_many_lookups(term)
+
+    def too_many_lookups(self, term: str) -> _Abort:
+        return _Abort(Status.PERMERROR,
+                      f"more than {self.max_lookups} DNS-querying terms (at {term!r}), "
+                      "RFC 7208 §4.6.4")
 
     def count_void(self, answer: Answer) -> None:
         # RFC 7208 §4.6.4: at most 2 lookups that return NXDOMAIN or no answers.
@@ -306,12 +316,54 @@ def _validated_name(st: _State, domain: str, depth: int) -> Flow[str]:
 
 # --- check_host() -------------------------------------------------------------------
 
+_OK = Outcome.OK
+
+# What the evaluation loop does with a mechanism (RFC 7208 §5), decided at parse time.
+_ALL, _IP, _A, _EXISTS, _MX, _PTR, _INCLUDE = range(7)
+_KINDS = {"all": _ALL, "ip4": _IP, "ip6": _IP, "a": _A, "exists": _EXISTS, "mx": _MX,
+          "ptr": _PTR, "include": _INCLUDE}
+
+# How a DNS term's target-name is had: the current <domain>, a name fixed by the
+# record (no macros), or a macro expansion at evaluation time (RFC 7208 §4.8, §7).
+_CURRENT, _FIXED, _MACROS = range(3)
+
+# A mechanism ready to evaluate: its kind, the result it gives when it matches
+# (§4.6.2), its text as written, the mechanism, and how its target-name is had (the
+# name itself when fixed; None when that name cannot be queried).
+_Term: TypeAlias = tuple[int, Status, str, Mechanism, int, str | None]
+_Program: TypeAlias = tuple[Record, tuple[_Term, ...], Modifier | None]
+
+# A matching include's outcome in the trace, by the included result (§5.2).
+_INCLUDED = {s: f"{'match' if s is Status.PASS else 'no match'} (included result {s})"
+             for s in Status}
+
+
+@lru_cache(maxsize=4096)
+def _compile(text: str) -> _Program:
+    """A record ready to evaluate: the parsed record, its mechanisms as :data:`_Term`
+    values, and its redirect modifier when that applies (§6.1: only in a record
+    without "all"). Raises ParseError as :func:`parse_record` does."""
+    record = parse_record(text)
+    terms: list[_Term] = []
+    for mech in record.mechanisms:
+        spec = mech.target
+        if spec is None:
+            how, name = _CURRENT, None
+        elif spec.literal is not None:
+            how, name = _FIXED, _query_name(spec.literal)
+        else:
+            how, name = _MACROS, None
+        terms.append((_KINDS[mech.name], QUALIFIER_RESULT[mech.qualifier],
+                      mech.text or mech.render(), mech, how, name))
+    return record, tuple(terms), None if record.has_all else record.redirect
+
+
 def _select_record(st: _State, answer: Answer, domain: str) -> str | None:
     """RFC 7208 §4.4, §4.5: the one v=spf1 TXT record, None, or an error."""
     if answer.outcome is Outcome.TEMPFAIL:
         raise _Abort(Status.TEMPERROR, f"DNS lookup of {domain} TXT failed "
                                        f"({answer.reason or 'timeout or SERVFAIL'})")
-    if not answer.ok:
+    if answer.outcome is not _OK:
         return None
     found = [r for r in answer.records if isinstance(r, str) and is_spf_record(r)]
     if len(found) > 1:
@@ -320,24 +372,14 @@ def _select_record(st: _State, answer: Answer, domain: str) -> str | None:
     return found[0] if found else None
 
 
-def _parse(text: str, domain: str) -> Record:
+def _program(text: str, domain: str) -> _Program:
     # RFC 7208 §4.6: a record that does not parse is permerror. ParseError is a
     # ValueError; catching the base too keeps any parser slip a permerror, not a crash.
     try:
-        return parse_record(text)
+        return _compile(text)
     except ValueError as exc:
         raise _Abort(Status.PERMERROR, f"syntax error in the record of {domain}: "
                                        f"{exc}") from None
-
-
-def _target(st: _State, mech: Mechanism, domain: str, depth: int) -> Flow[str | None]:
-    if mech.target is None:
-        return domain
-    if mech.target.literal is not None:
-        expanded = mech.target.literal
-    else:
-        expanded = yield from _expand(st, mech.target, domain, depth)
-    return _query_name(expanded)
 
 
 def _address_match(st: _State, records: tuple[object, ...], mech: Mechanism) -> bool:
@@ -363,85 +405,40 @@ def _check_dns(st: _State, answer: Answer, what: str) -> None:
         st.count_void(answer)
 
 
-def _local_match(st: _State, mech: Mechanism, domain: str, depth: int) -> bool | None:
-    """ip4, ip6 and all, which need no DNS (RFC 7208 §5.1, §5.6): whether they match,
-    recording a trace step; None for every other mechanism. A plain function, so that
-    the common terms cost no generator."""
-    name = mech.name
-    if name == "all":
-        st.step(depth, domain, mech.text or mech.render(), "match")
-        return True
-    if name not in ("ip4", "ip6"):
-        return None
-    # RFC 7208 §5.6: an ip4 network never matches an IPv6 client, and back.
-    hit = mech.network is not None and mech.version == st.ip.version and (
-        st.ip_int & mech.mask == mech.net_int)
-    st.step(depth, domain, mech.text or mech.render(), "match" if hit else "no match")
+def _mx(st: _State, mech: Mechanism, term: str, target: str, domain: str,  # noqa: PLR0917
+        depth: int) -> _Flow[bool]:
+    """Whether an mx mechanism matches (RFC 7208 §5.4), recording a trace step."""
+    answer: Answer = yield Query(target, "MX")
+    _check_dns(st, answer, term)
+    if not answer.ok:
+        st.step(depth, domain, term, "no match", target, (answer,))
+        return False
+    # RFC 7208 §4.6.4: no more than 10 address lookups per mx mechanism.
+    if len(answer.records) > st.max_mx:
+        st.step(depth, domain, term, f"more than {st.max_mx} MX names", target, (answer,))
+        raise _Abort(Status.PERMERROR, f"{term}: {len(answer.records)} MX records, "
+                                       f"more than {st.max_mx} (RFC 7208 §4.6.4)")
+    hosts = [mx.exchange for mx in answer.records
+             if getattr(mx, "exchange", ".") not in (".", "")]
+    names = [h for h in (_query_name(h) for h in hosts) if h is not None]
+    rdtype = "A" if st.v4 else "AAAA"
+    replies: tuple[Answer, ...] = (yield tuple(Query(h, rdtype) for h in names)) if names else ()
+    hit = False
+    for reply in replies:
+        if reply.outcome is Outcome.TEMPFAIL:
+            st.step(depth, domain, term, "temperror", target, (answer, *replies))
+            _check_dns(st, reply, term)
+        if reply.ok and _address_match(st, reply.records, mech):
+            hit = True
+            break
+    # RFC 7208 §4.6.4 counts void lookups per term: the MX lookup is this term's
+    # lookup; its hosts' address lookups are not counted (blitiri's suite agrees).
+    st.step(depth, domain, term, "match" if hit else "no match", target, (answer, *replies))
     return hit
 
 
-def _mechanism(st: _State, mech: Mechanism, domain: str, depth: int) -> Flow[bool]:
-    """Whether a DNS-querying mechanism matches (RFC 7208 §5), recording a trace step."""
-    name = mech.name
-    term = mech.text or mech.render()
-    st.count_lookup(term)
-    spec = mech.target
-    if spec is None:
-        target: str | None = domain
-    elif spec.literal is not None:  # no macros: no generator needed
-        target = _query_name(spec.literal)
-    else:
-        target = yield from _target(st, mech, domain, depth)
-    if name == "include":
-        st.step(depth, domain, term, "evaluating", target)
-        status, _, _ = yield from _descend(st, term, target, depth, want_exp=False,
-                                            section="§5.2")
-        hit = status is Status.PASS
-        st.step(depth, domain, term, f"{'match' if hit else 'no match'} "
-                f"(included result {status})", target)
-        return hit
-    if target is None:
-        st.step(depth, domain, term, "no match (target is not a valid domain name)")
-        return False
-    rdtype = "A" if st.v4 or name == "exists" else "AAAA"
-    if name in ("a", "exists"):
-        answer = yield from query(target, rdtype)
-        _check_dns(st, answer, term)
-        if name == "exists":
-            hit = answer.ok and bool(answer.records)
-        else:
-            hit = answer.ok and _address_match(st, answer.records, mech)
-        st.step(depth, domain, term, "match" if hit else "no match", target, (answer,))
-        return hit
-    if name == "mx":
-        answer = yield from query(target, "MX")
-        _check_dns(st, answer, term)
-        if not answer.ok:
-            st.step(depth, domain, term, "no match", target, (answer,))
-            return False
-        # RFC 7208 §4.6.4: no more than 10 address lookups per mx mechanism.
-        if len(answer.records) > st.max_mx:
-            st.step(depth, domain, term, f"more than {st.max_mx} MX names", target, (answer,))
-            raise _Abort(Status.PERMERROR, f"{term}: {len(answer.records)} MX records, "
-                                           f"more than {st.max_mx} (RFC 7208 §4.6.4)")
-        hosts = [mx.exchange for mx in answer.records
-                 if getattr(mx, "exchange", ".") not in (".", "")]
-        names = [h for h in (_query_name(h) for h in hosts) if h is not None]
-        replies = yield from query_all(tuple(Query(h, rdtype) for h in names))
-        hit = False
-        for reply in replies:
-            if reply.outcome is Outcome.TEMPFAIL:
-                st.step(depth, domain, term, "temperror", target, (answer, *replies))
-                _check_dns(st, reply, term)
-            if reply.ok and _address_match(st, reply.records, mech):
-                hit = True
-                break
-        # RFC 7208 §4.6.4 counts void lookups per term: the MX lookup is this term's
-        # lookup; its hosts' address lookups are not counted (blitiri's suite agrees).
-        st.step(depth, domain, term, "match" if hit else "no match", target,
-                (answer, *replies))
-        return hit
-    # ptr (RFC 7208 §5.5): DNS errors here make the mechanism not match.
+def _ptr(st: _State, term: str, target: str, domain: str, depth: int) -> _Flow[bool]:
+    """Whether a ptr mechanism matches (RFC 7208 §5.5); DNS errors make it not match."""
     names = yield from _validated_names(st, depth, domain)
     if st.ptr_void is not None:
         # RFC 7208 §4.6.4: a ptr term whose PTR lookup found nothing is a void lookup.
@@ -478,59 +475,117 @@ def _explanation(st: _State, record: Record, domain: str, depth: int) -> Flow[st
 _Verdict: TypeAlias = tuple[Status, str | None, str]
 
 
-def _descend(st: _State, term: str, target: str | None, depth: int, *, want_exp: bool,
-             section: str) -> Flow[_Verdict]:
-    """check_host() of an include (§5.2) or redirect (§6.1) target: an invalid name,
-    or a target with no SPF record, is permerror."""
-    if target is None or not _is_checkable_domain(target):
-        raise _Abort(Status.PERMERROR, f"{term}: the target is not a valid domain name "
-                                       f"(RFC 7208 {section})")
-    verdict = yield from _check_host(st, target, depth + 1, want_exp)
-    if verdict[0] is Status.NONE:
-        raise _Abort(Status.PERMERROR, f"{term}: {target} has no SPF record "
-                                       f"(RFC 7208 {section})")
-    return verdict
+def _invalid_target(term: str, section: str) -> _Abort:
+    # An include (§5.2) or redirect (§6.1) target that is not a valid name: permerror.
+    return _Abort(Status.PERMERROR, f"{term}: the target is not a valid domain name "
+                                    f"(RFC 7208 {section})")
 
 
-def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> Flow[_Verdict]:
-    """check_host() (RFC 7208 §4): (result, deciding term, explanation)."""
+def _no_record(term: str, target: str, section: str) -> _Abort:
+    # An include (§5.2) or redirect (§6.1) target with no SPF record: permerror.
+    return _Abort(Status.PERMERROR, f"{term}: {target} has no SPF record (RFC 7208 {section})")
+
+
+def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> _Flow[_Verdict]:
+    """check_host() (RFC 7208 §4): (result, deciding term, explanation).
+
+    The hot path of every evaluation. The common mechanisms are evaluated here, and
+    their questions yielded from here, so that an answer reaches the term that asked
+    through one generator per include level; trace steps are appended directly.
+    """
     if depth > _MAX_DEPTH:
         raise _Abort(Status.PERMERROR, "include/redirect nesting too deep")
     if not _is_checkable_domain(domain):
         st.step(depth, domain, "record", "none (not a valid multi-label domain name)")
         return Status.NONE, None, ""
-    answer = yield from query(domain, "TXT")
-    if depth and answer.void:
+    answer: Answer = yield Query(domain, "TXT")
+    if depth and answer.outcome is not _OK and answer.void:
         st.count_void(answer)
     text = _select_record(st, answer, domain)
     if text is None:
         st.step(depth, domain, "record", "no SPF record", domain, (answer,))
         return Status.NONE, None, ""
-    record = _parse(text, domain)
+    record, terms, redirect = _program(text, domain)
     if depth == 0:
         st.record = text
-    st.step(depth, domain, "record", f"found: {text}", domain, (answer,))
-    for mech in record.mechanisms:
-        hit = _local_match(st, mech, domain, depth)
-        if hit is None:
-            hit = yield from _mechanism(st, mech, domain, depth)
+    trace = st.trace
+    trace.append(_new_step(TraceStep, (depth, domain, "record", f"found: {text}", domain,
+                                       (answer,), st.lookups, st.voids)))
+    version = st.version
+    for kind, status, term, mech, how, name in terms:
+        if kind == _IP:
+            # RFC 7208 §5.6: an ip4 network never matches an IPv6 client, and back.
+            hit = mech.version == version and st.ip_int & mech.mask == mech.net_int
+            trace.append(_new_step(TraceStep, (depth, domain, term,
+                                               "match" if hit else "no match", None, (),
+                                               st.lookups, st.voids)))
+        elif kind == _ALL:
+            hit = True
+            trace.append(_new_step(TraceStep, (depth, domain, term, "match", None, (),
+                                               st.lookups, st.voids)))
+        else:
+            # RFC 7208 §4.6.4: at most 10 mechanisms and modifiers that query DNS.
+            st.lookups += 1
+            if st.lookups > st.max_lookups:
+                raise st.too_many_lookups(term)
+            if how == _CURRENT:
+                target: str | None = domain
+            elif how == _FIXED:
+                target = name
+            else:
+                assert mech.target is not None
+                target = _query_name((yield from _expand(st, mech.target, domain, depth)))
+            if kind == _INCLUDE:
+                trace.append(_new_step(TraceStep, (depth, domain, term, "evaluating", target,
+                                                   (), st.lookups, st.voids)))
+                if target is None or not _is_checkable_domain(target):
+                    raise _invalid_target(term, "§5.2")
+                included = (yield from _check_host(st, target, depth + 1, False))[0]
+                if included is Status.NONE:
+                    raise _no_record(term, target, "§5.2")
+                hit = included is Status.PASS
+                trace.append(_new_step(TraceStep, (depth, domain, term, _INCLUDED[included],
+                                                   target, (), st.lookups, st.voids)))
+            elif target is None:
+                st.step(depth, domain, term, "no match (target is not a valid domain name)")
+                hit = False
+            elif kind in (_A, _EXISTS):
+                answer = yield Query(target, "A" if st.v4 or kind == _EXISTS else "AAAA")
+                if answer.outcome is not _OK or not answer.records:
+                    _check_dns(st, answer, term)
+                    hit = False
+                else:
+                    hit = kind == _EXISTS or _address_match(st, answer.records, mech)
+                trace.append(_new_step(TraceStep, (depth, domain, term,
+                                                   "match" if hit else "no match", target,
+                                                   (answer,), st.lookups, st.voids)))
+            elif kind == _MX:
+                hit = yield from _mx(st, mech, term, target, domain, depth)
+            else:
+                hit = yield from _ptr(st, term, target, domain, depth)
         if hit:
-            status = QUALIFIER_RESULT[mech.qualifier]
             explanation = ""
             if status is Status.FAIL and want_exp:
                 explanation = st.default_explanation
                 if record.exp is not None:
                     explanation = yield from _explanation(st, record, domain, depth)
-            return status, mech.text or mech.render(), explanation
+            return status, term, explanation
     # RFC 7208 §6.1: redirect applies when nothing matched and there is no "all".
-    if record.redirect is not None and not record.has_all:
-        term = str(record.redirect)
+    if redirect is not None:
+        term = str(redirect)
         st.count_lookup(term)
-        expanded = yield from _expand(st, record.redirect.value, domain, depth)
+        spec = redirect.value
+        expanded = spec.literal
+        if expanded is None:
+            expanded = yield from _expand(st, spec, domain, depth)
         target = _query_name(expanded)
         st.step(depth, domain, term, "redirecting", target)
-        return (yield from _descend(st, term, target, depth, want_exp=want_exp,
-                                    section="§6.1"))
+        if target is None or not _is_checkable_domain(target):
+            raise _invalid_target(term, "§6.1")
+        verdict = yield from _check_host(st, target, depth + 1, want_exp)
+        if verdict[0] is Status.NONE:
+            raise _no_record(term, target, "§6.1")
+        return verdict
     st.step(depth, domain, "(end)", "neutral: no mechanism matched")
     return Status.NEUTRAL, None, ""
 
