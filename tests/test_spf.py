@@ -389,6 +389,19 @@ def test_huge_txt_answers() -> None:
     assert r.status is Status.NONE
 
 
+def test_txt_records_that_are_not_strings_are_ignored() -> None:
+    class Odd:
+        def resolve(self, query: Query, *, timeout: float) -> Answer:
+            records: tuple[Any, ...] = (["v=spf1 +all"], b"v=spf1 +all", "v=spf1 -all")
+            if query.rdtype != "TXT":
+                return Answer(query, Outcome.NXDOMAIN)
+            return Answer(query, Outcome.OK, records)
+
+    for _ in range(2):  # the second time through the record cache
+        r = check_host(IP, "example.org", "u@example.org").run(Odd())
+        assert r.status is Status.FAIL and r.record == "v=spf1 -all"
+
+
 def test_cname_loop_is_temperror() -> None:
     r, res = spf({"example.org": {"CNAME": ["loop.example.org"]},
                   "loop.example.org": {"CNAME": ["example.org"]}})

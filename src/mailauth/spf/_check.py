@@ -358,6 +358,14 @@ def _compile(text: str) -> _Program:
     return record, tuple(terms), None if record.has_all else record.redirect
 
 
+# The same TXT answers come back check after check (a provider's _spf record, a
+# domain's verification tokens): which of them are SPF records is worked out once.
+@lru_cache(maxsize=4096)
+def _spf_records(records: tuple[object, ...]) -> tuple[str, ...]:
+    """The v=spf1 records among a TXT answer's strings (RFC 7208 §4.5)."""
+    return tuple(r for r in records if isinstance(r, str) and is_spf_record(r))
+
+
 def _select_record(st: _State, answer: Answer, domain: str) -> str | None:
     """RFC 7208 §4.4, §4.5: the one v=spf1 TXT record, None, or an error."""
     if answer.outcome is Outcome.TEMPFAIL:
@@ -365,7 +373,10 @@ def _select_record(st: _State, answer: Answer, domain: str) -> str | None:
                                        f"({answer.reason or 'timeout or SERVFAIL'})")
     if answer.outcome is not _OK:
         return None
-    found = [r for r in answer.records if isinstance(r, str) and is_spf_record(r)]
+    try:
+        found = _spf_records(answer.records)
+    except TypeError:  # a record that cannot be hashed: not a string, not SPF
+        found = _spf_records.__wrapped__(answer.records)
     if len(found) > 1:
         raise _Abort(Status.PERMERROR, f"{len(found)} v=spf1 records at {domain} "
                                        "(RFC 7208 §4.5)")
