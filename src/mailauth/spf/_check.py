@@ -316,6 +316,11 @@ def _validated_name(st: _State, domain: str, depth: int) -> Flow[str]:
 
 # --- check_host() -------------------------------------------------------------------
 
+# Query values are frozen: one per distinct question is made and then reused, which
+# saves building a dataclass per question (and a caching resolver's answer then
+# carries the very Query asked, so the driver's cache needs no comparison).
+_query: Callable[[str, str], Query] = lru_cache(maxsize=8192)(Query)
+
 _OK = Outcome.OK
 
 # What the evaluation loop does with a mechanism (RFC 7208 §5), decided at parse time.
@@ -419,7 +424,7 @@ def _check_dns(st: _State, answer: Answer, what: str) -> None:
 def _mx(st: _State, mech: Mechanism, term: str, target: str, domain: str,  # noqa: PLR0917
         depth: int) -> _Flow[bool]:
     """Whether an mx mechanism matches (RFC 7208 §5.4), recording a trace step."""
-    answer: Answer = yield Query(target, "MX")
+    answer: Answer = yield _query(target, "MX")
     _check_dns(st, answer, term)
     if not answer.ok:
         st.step(depth, domain, term, "no match", target, (answer,))
@@ -433,7 +438,7 @@ def _mx(st: _State, mech: Mechanism, term: str, target: str, domain: str,  # noq
              if getattr(mx, "exchange", ".") not in (".", "")]
     names = [h for h in (_query_name(h) for h in hosts) if h is not None]
     rdtype = "A" if st.v4 else "AAAA"
-    replies: tuple[Answer, ...] = (yield tuple(Query(h, rdtype) for h in names)) if names else ()
+    replies: tuple[Answer, ...] = (yield tuple(_query(h, rdtype) for h in names)) if names else ()
     hit = False
     for reply in replies:
         if reply.outcome is Outcome.TEMPFAIL:
@@ -509,7 +514,7 @@ def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> _Flow[_V
     if not _is_checkable_domain(domain):
         st.step(depth, domain, "record", "none (not a valid multi-label domain name)")
         return Status.NONE, None, ""
-    answer: Answer = yield Query(domain, "TXT")
+    answer: Answer = yield _query(domain, "TXT")
     if depth and answer.outcome is not _OK and answer.void:
         st.count_void(answer)
     text = _select_record(st, answer, domain)
@@ -561,7 +566,7 @@ def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> _Flow[_V
                 st.step(depth, domain, term, "no match (target is not a valid domain name)")
                 hit = False
             elif kind in (_A, _EXISTS):
-                answer = yield Query(target, "A" if st.v4 or kind == _EXISTS else "AAAA")
+                answer = yield _query(target, "A" if st.v4 or kind == _EXISTS else "AAAA")
                 if answer.outcome is not _OK or not answer.records:
                     _check_dns(st, answer, term)
                     hit = False
