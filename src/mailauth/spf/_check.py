@@ -234,7 +234,7 @@ def _letter(st: _State, letter: str, domain: str, explanation: bool) -> str:
     if letter == "d":
         return domain
     if letter == "i":
-        return _ip_macro(st.ip, explanation=explanation)
+        return st.ip_text if st.v4 else _ip_macro(st.ip, explanation=explanation)
     if letter == "s":
         return st.sender
     if letter == "l":
@@ -259,16 +259,28 @@ def _expand(st: _State, ms: MacroString, domain: str, depth: int, *,
     """Expand a macro-string for the current <domain> (RFC 7208 §7.3).
 
     ``explanation`` is set for explain-string text (§6.2), which is never queried.
+    Only the ``p`` macro needs DNS: its lookups are made first, the rest by
+    :func:`_expand_now`.
     """
     if ms.literal is not None:
         return ms.literal
+    validated = None
+    if "p" in ms.letters:
+        validated = yield from _validated_name(st, domain, depth)
+    return _expand_now(st, ms, domain, explanation, validated)
+
+
+def _expand_now(st: _State, ms: MacroString, domain: str, explanation: bool = False,
+                validated: str | None = None) -> str:
+    """Expand a macro-string whose ``p`` macros, if any, stand for ``validated``."""
     out: list[str] = []
     for part in ms.parts:
         if isinstance(part, str):
             out.append(part)
             continue
         if part.letter == "p":
-            value = yield from _validated_name(st, domain, depth)
+            assert validated is not None
+            value = validated
         else:
             value = _letter(st, part.letter, domain, explanation)
         value = _transform(value, part)
@@ -329,8 +341,9 @@ _KINDS = {"all": _ALL, "ip4": _IP, "ip6": _IP, "a": _A, "exists": _EXISTS, "mx":
           "ptr": _PTR, "include": _INCLUDE}
 
 # How a DNS term's target-name is had: the current <domain>, a name fixed by the
-# record (no macros), or a macro expansion at evaluation time (RFC 7208 §4.8, §7).
-_CURRENT, _FIXED, _MACROS = range(3)
+# record (no macros), a macro expansion at evaluation time (RFC 7208 §4.8, §7), or one
+# that needs the client's validated names first (the p macro, §7.3).
+_CURRENT, _FIXED, _MACROS, _MACROS_PTR = range(4)
 
 # A mechanism ready to evaluate: its kind, the result it gives when it matches
 # (§4.6.2), its text as written, the mechanism, and how its target-name is had (the
@@ -357,7 +370,7 @@ def _compile(text: str) -> _Program:
         elif spec.literal is not None:
             how, name = _FIXED, _query_name(spec.literal)
         else:
-            how, name = _MACROS, None
+            how, name = _MACROS_PTR if "p" in spec.letters else _MACROS, None
         terms.append((_KINDS[mech.name], QUALIFIER_RESULT[mech.qualifier],
                       mech.text or mech.render(), mech, how, name))
     return record, tuple(terms), None if record.has_all else record.redirect
@@ -548,6 +561,9 @@ def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> _Flow[_V
                 target: str | None = domain
             elif how == _FIXED:
                 target = name
+            elif how == _MACROS:
+                assert mech.target is not None
+                target = _query_name(_expand_now(st, mech.target, domain))
             else:
                 assert mech.target is not None
                 target = _query_name((yield from _expand(st, mech.target, domain, depth)))
