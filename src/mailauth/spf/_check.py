@@ -59,9 +59,9 @@ class _State:
                  "ptr_names", "ptr_void", "receiver", "record", "sender",
                  "sender_domain", "trace", "v4", "version", "voids")
 
-    def __init__(self, ip: IPAddress, sender: str, *, helo: str | None, receiver: str | None,
-                 max_lookups: int, max_voids: int, max_mx: int, max_ptr: int,
-                 now: float | None, default_explanation: str) -> None:
+    def __init__(self, ip: IPAddress, sender: str, helo: str | None,  # noqa: PLR0917
+                 receiver: str | None, max_lookups: int, max_voids: int, max_mx: int,
+                 max_ptr: int, now: float | None, default_explanation: str) -> None:
         self.ip = ip
         self.version = ip.version
         self.v4 = self.version == 4
@@ -639,17 +639,23 @@ def check_host_flow(ip: str | IPAddress, domain: str, sender: str, *,
                     default_explanation: str = "",
                     now: float | None = None) -> Flow[SPFResult]:
     """check_host() as a flow, for composing into other checks (RFC 7208 §4)."""
-    addr = _ip(ip)
+    return _start(_ip(ip), domain, sender, identity, (
+        helo, receiver, max_lookups, max_void_lookups, max_mx, max_ptr, now,
+        default_explanation))
+
+
+def _start(addr: IPAddress, domain: str, sender: str, identity: str,
+           options: tuple[Any, ...]) -> Flow[SPFResult]:
+    """check_host_flow() for a parsed address; ``options`` are _State's other
+    arguments, in order (the caller's keyword arguments are matched once, not per
+    run)."""
     if not isinstance(domain, str) or not isinstance(sender, str):
         raise TypeError("domain and sender are str")
     # One trailing dot (a fully qualified name written absolutely) is dropped, so that
     # %{d}, ptr suffix matching and the result see the same form as the record's names.
     if domain.endswith(".") and domain != ".":
         domain = domain[:-1]
-    st = _State(addr, sender, helo=helo, receiver=receiver, max_lookups=max_lookups,
-                max_voids=max_void_lookups, max_mx=max_mx, max_ptr=max_ptr, now=now,
-                default_explanation=default_explanation)
-    return _run(st, domain, identity)
+    return _run(_State(addr, sender, *options), domain, identity)
 
 
 def _ip(ip: str | IPAddress) -> IPAddress:
@@ -704,13 +710,11 @@ def check_host(ip: str | IPAddress, domain: str, sender: str, *, helo: str | Non
     :raises ValueError: when ``ip`` is not an IP address.
     """
     addr = _ip(ip)
+    options = (helo, receiver, max_lookups, max_void_lookups, max_mx, max_ptr, now,
+               default_explanation)
 
     def flow() -> Flow[SPFResult]:
-        return check_host_flow(addr, domain, sender, helo=helo, receiver=receiver,
-                               identity=identity, max_lookups=max_lookups,
-                               max_void_lookups=max_void_lookups, max_mx=max_mx,
-                               max_ptr=max_ptr, default_explanation=default_explanation,
-                               now=now)
+        return _start(addr, domain, sender, identity, options)
 
     return Check(flow, budget=budget)
 
