@@ -330,6 +330,44 @@ def test_results_built_fast_are_the_ordinary_dataclass_value() -> None:
         r.lookups = 0  # type: ignore[misc]
 
 
+def test_trace_is_made_of_trace_steps_whenever_it_is_read() -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    from mailauth.spf import TraceStep
+    zone = {"example.org": txt("v=spf1 ip4:10.0.0.0/8 include:i.example.org -all"),
+            "i.example.org": txt("v=spf1 a:h.example.org -all"),
+            "h.example.org": {"A": ["192.0.2.1"]}}
+    reads = {
+        "attribute": lambda r: r.trace,
+        "repr": lambda r: dataclasses.replace(r).trace if "TraceStep(" in repr(r) else None,
+        "eq": lambda r: r.trace if r == r else None,
+        "replace": lambda r: dataclasses.replace(r, reason="x").trace,
+        "pickle": lambda r: pickle.loads(pickle.dumps(r)).trace,
+        "copy": lambda r: copy.copy(r).trace,
+        "text": lambda r: r.trace if "include:i.example.org" in r.trace_text() else None,
+    }
+    expected = None
+    for how, read in reads.items():
+        r, _ = spf(zone)
+        trace = read(r)
+        assert isinstance(trace, tuple), how
+        assert all(type(step) is TraceStep for step in trace), how
+        assert r.trace is r.trace, how
+        if expected is None:
+            expected = trace
+        assert trace == expected, how
+    assert expected is not None
+    assert [(s.depth, s.term, s.outcome, s.lookups) for s in expected] == [
+        (0, "record", "found: v=spf1 ip4:10.0.0.0/8 include:i.example.org -all", 0),
+        (0, "ip4:10.0.0.0/8", "no match", 0),
+        (0, "include:i.example.org", "evaluating", 1),
+        (1, "record", "found: v=spf1 a:h.example.org -all", 1),
+        (1, "a:h.example.org", "match", 2),
+        (0, "include:i.example.org", "match (included result pass)", 2)]
+
+
 def test_bad_arguments_raise_value_error() -> None:
     with pytest.raises(ValueError):
         check_host("not an ip", "example.org", "a@example.org")

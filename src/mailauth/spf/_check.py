@@ -23,7 +23,7 @@ from ._record import (
     parse_explain_string,
     parse_record,
 )
-from ._result import SPFResult, TraceStep, make_result
+from ._result import PendingTrace, SPFResult, make_result
 
 __all__ = ["check_host", "check_host_flow", "check_spf", "check_spf_flow"]
 
@@ -84,15 +84,15 @@ class _State:
         self.max_ptr = max_ptr
         self.now = now
         self.default_explanation = default_explanation
-        self.trace: list[TraceStep] = []
+        self.trace = PendingTrace()
         self.ptr_names: list[str] | None = None
         self.ptr_void: Answer | None = None
         self.record: str | None = None
 
     def step(self, depth: int, domain: str, term: str, outcome: str,  # noqa: PLR0917
              target: str | None = None, answers: tuple[Answer, ...] = ()) -> None:
-        self.trace.append(_new_step(TraceStep, (depth, domain, term, outcome, target, answers,
-                                                self.lookups, self.voids)))
+        self.trace.append((depth, domain, term, outcome, target, answers, self.lookups,
+                           self.voids))
 
     def count_lookup(self, term: str) -> None:
         # RFC 7208 §4.6.4: at most 10 mechanisms and modifiers that query DNS.
@@ -113,10 +113,6 @@ class _State:
                          f"more than {self.max_voids} void lookups (last: {answer.describe()}), "
                          "RFC 7208 §4.6.4")
 
-
-# TraceStep(...) runs the named tuple's __new__, a Python function; this is the same
-# value made without it.
-_new_step = tuple.__new__
 
 # str() of an IPv6 address runs Python code (zero compression); clients recur.
 _ip_text: Callable[[IPAddress], str] = lru_cache(maxsize=4096)(str)
@@ -538,20 +534,18 @@ def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> _Flow[_V
     if depth == 0:
         st.record = text
     trace = st.trace
-    trace.append(_new_step(TraceStep, (depth, domain, "record", f"found: {text}", domain,
-                                       (answer,), st.lookups, st.voids)))
+    trace.append((depth, domain, "record", f"found: {text}", domain, (answer,), st.lookups,
+                  st.voids))
     version = st.version
     for kind, status, term, mech, how, name in terms:
         if kind == _IP:
             # RFC 7208 §5.6: an ip4 network never matches an IPv6 client, and back.
             hit = mech.version == version and st.ip_int & mech.mask == mech.net_int
-            trace.append(_new_step(TraceStep, (depth, domain, term,
-                                               "match" if hit else "no match", None, (),
-                                               st.lookups, st.voids)))
+            trace.append((depth, domain, term, "match" if hit else "no match", None, (),
+                          st.lookups, st.voids))
         elif kind == _ALL:
             hit = True
-            trace.append(_new_step(TraceStep, (depth, domain, term, "match", None, (),
-                                               st.lookups, st.voids)))
+            trace.append((depth, domain, term, "match", None, (), st.lookups, st.voids))
         else:
             # RFC 7208 §4.6.4: at most 10 mechanisms and modifiers that query DNS.
             st.lookups += 1
@@ -568,16 +562,16 @@ def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> _Flow[_V
                 assert mech.target is not None
                 target = _query_name((yield from _expand(st, mech.target, domain, depth)))
             if kind == _INCLUDE:
-                trace.append(_new_step(TraceStep, (depth, domain, term, "evaluating", target,
-                                                   (), st.lookups, st.voids)))
+                trace.append((depth, domain, term, "evaluating", target, (), st.lookups,
+                              st.voids))
                 if target is None or not _is_checkable_domain(target):
                     raise _invalid_target(term, "§5.2")
                 included = (yield from _check_host(st, target, depth + 1, False))[0]
                 if included is Status.NONE:
                     raise _no_record(term, target, "§5.2")
                 hit = included is Status.PASS
-                trace.append(_new_step(TraceStep, (depth, domain, term, _INCLUDED[included],
-                                                   target, (), st.lookups, st.voids)))
+                trace.append((depth, domain, term, _INCLUDED[included], target, (),
+                              st.lookups, st.voids))
             elif target is None:
                 st.step(depth, domain, term, "no match (target is not a valid domain name)")
                 hit = False
@@ -588,9 +582,8 @@ def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> _Flow[_V
                     hit = False
                 else:
                     hit = kind == _EXISTS or _address_match(st, answer.records, mech)
-                trace.append(_new_step(TraceStep, (depth, domain, term,
-                                                   "match" if hit else "no match", target,
-                                                   (answer,), st.lookups, st.voids)))
+                trace.append((depth, domain, term, "match" if hit else "no match", target,
+                              (answer,), st.lookups, st.voids))
             elif kind == _MX:
                 hit = yield from _mx(st, mech, term, target, domain, depth)
             else:
@@ -689,7 +682,7 @@ def _run(st: _State, domain: str, identity: str) -> Flow[SPFResult]:
         reason = problem
     return make_result(status, identity, domain, st.sender, st.ip_text, explanation, matched,
                        reason, problem, st.lookups, st.voids, st.max_lookups, st.max_voids,
-                       tuple(st.trace), st.helo, st.receiver, st.record)
+                       st.trace, st.helo, st.receiver, st.record)
 
 
 def check_host(ip: str | IPAddress, domain: str, sender: str, *, helo: str | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .._flow import Answer
 from ..status import Status
@@ -210,6 +210,49 @@ class SPFResult:
         return f"spf={self.status} ({self.reason})" if self.reason else f"spf={self.status}"
 
 
+class PendingTrace(list[tuple[Any, ...]]):
+    """Trace steps as an evaluation records them: plain tuples of TraceStep's fields.
+
+    A result holds them so until its :attr:`SPFResult.trace` is first read, which
+    makes them TraceSteps: most results are never traced, and an evaluation records
+    a dozen or more steps.
+    """
+
+    __slots__ = ()
+
+
+_new_step = tuple.__new__
+
+
+class _TraceSlot:
+    """SPFResult's ``trace`` slot: a :class:`PendingTrace` there is turned into a tuple
+    of TraceSteps, and kept, when first read (by any means: attribute, ``==``,
+    ``repr``, ``replace``, pickling)."""
+
+    __slots__ = ("_slot",)
+
+    def __init__(self, slot: Any) -> None:
+        self._slot = slot
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is None:
+            return self._slot
+        value = self._slot.__get__(obj, owner)
+        if type(value) is PendingTrace:
+            value = tuple([_new_step(TraceStep, step) for step in value])
+            self._slot.__set__(obj, value)
+        return value
+
+    def __set__(self, obj: object, value: Any) -> None:
+        self._slot.__set__(obj, value)
+
+    def __delete__(self, obj: object) -> None:
+        self._slot.__delete__(obj)
+
+
+type.__setattr__(SPFResult, "trace", _TraceSlot(SPFResult.__dict__["trace"]))
+
+
 # Building a frozen dataclass runs object.__setattr__ once per field through a global
 # and a name lookup: about 2 µs for SPFResult's 18 fields, a tenth of a whole
 # evaluation. check_host() builds its result here instead, through the slots' own
@@ -226,10 +269,11 @@ _new = object.__new__
 def make_result(status: Status, identity: str, domain: str, sender: str,  # noqa: PLR0917
                 ip: str, explanation: str, matched: str | None, reason: str, problem: str,
                 lookups: int, void_lookups: int, max_lookups: int, max_void_lookups: int,
-                trace: tuple[TraceStep, ...], helo_domain: str | None,
+                trace: tuple[TraceStep, ...] | PendingTrace, helo_domain: str | None,
                 receiver: str | None, record: str | None,
                 helo: SPFResult | None = None) -> SPFResult:
-    """``SPFResult(status, identity, ...)`` with every field in order, built faster."""
+    """``SPFResult(status, identity, ...)`` with every field in order, built faster;
+    ``trace`` may be a :class:`PendingTrace`."""
     r: SPFResult = _new(SPFResult)
     _set_status(r, status)
     _set_identity(r, identity)
