@@ -6,7 +6,6 @@ import ipaddress
 import re
 import time
 from collections.abc import Callable, Generator
-from dataclasses import replace
 from functools import lru_cache
 from typing import Any, TypeAlias, TypeVar
 
@@ -638,17 +637,17 @@ def check_host_flow(ip: str | IPAddress, domain: str, sender: str, *,
 
 
 def _start(addr: IPAddress, domain: str, sender: str, identity: str,
-           options: tuple[Any, ...]) -> Flow[SPFResult]:
+           options: tuple[Any, ...], *, helo: SPFResult | None = None) -> Flow[SPFResult]:
     """check_host_flow() for a parsed address; ``options`` are _State's other
     arguments, in order (the caller's keyword arguments are matched once, not per
-    run)."""
+    run); ``helo`` is the HELO identity's result for a MAIL FROM result."""
     if not isinstance(domain, str) or not isinstance(sender, str):
         raise TypeError("domain and sender are str")
     # One trailing dot (a fully qualified name written absolutely) is dropped, so that
     # %{d}, ptr suffix matching and the result see the same form as the record's names.
     if domain.endswith(".") and domain != ".":
         domain = domain[:-1]
-    return _run(_State(addr, sender, *options), domain, identity)
+    return _run(_State(addr, sender, *options), domain, identity, helo)
 
 
 def _ip(ip: str | IPAddress) -> IPAddress:
@@ -661,7 +660,8 @@ def _ip(ip: str | IPAddress) -> IPAddress:
     return parse_ip(ip)  # RFC 7208 §5: IPv4-mapped IPv6 is treated as IPv4
 
 
-def _run(st: _State, domain: str, identity: str) -> Flow[SPFResult]:
+def _run(st: _State, domain: str, identity: str,
+         helo: SPFResult | None = None) -> Flow[SPFResult]:
     problem = ""
     matched: str | None = None
     explanation = ""
@@ -682,7 +682,7 @@ def _run(st: _State, domain: str, identity: str) -> Flow[SPFResult]:
         reason = problem
     return make_result(status, identity, domain, st.sender, st.ip_text, explanation, matched,
                        reason, problem, st.lookups, st.voids, st.max_lookups, st.max_voids,
-                       st.trace, st.helo, st.receiver, st.record)
+                       st.trace, st.helo, st.receiver, st.record, helo)
 
 
 def check_host(ip: str | IPAddress, domain: str, sender: str, *, helo: str | None = None,
@@ -737,13 +737,9 @@ def check_spf_flow(ip: str | IPAddress, mail_from: str, helo: str | None, *,
         # RFC 7208 §2.4: a null reverse-path is checked as postmaster@<helo>.
         sender = f"postmaster@{helo_name or ''}"
         domain = helo_name or ""
-    result = yield from check_host_flow(addr, domain, sender, helo=helo_name,
-                                        receiver=receiver, identity="mailfrom",
-                                        max_lookups=max_lookups,
-                                        max_void_lookups=max_void_lookups, max_mx=max_mx,
-                                        max_ptr=max_ptr,
-                                        default_explanation=default_explanation, now=now)
-    return replace(result, helo=helo_result)
+    return (yield from _start(addr, domain, sender, "mailfrom", (
+        helo_name, receiver, max_lookups, max_void_lookups, max_mx, max_ptr, now,
+        default_explanation), helo=helo_result))
 
 
 def check_spf(ip: str | IPAddress, mail_from: str, helo: str | None, *,
