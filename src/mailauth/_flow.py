@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from time import monotonic as _monotonic
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar, cast, runtime_checkable
@@ -106,13 +106,18 @@ class Query:
 
     name: str
     rdtype: str
+    _key: tuple[str, str] = field(init=False, repr=False, compare=False, hash=False)
 
-    def key(self) -> tuple[str, str]:
-        """The cache key: the normalised name and the upper-case type."""
+    def __post_init__(self) -> None:
+        # The cache key is made once per Query: the drivers ask for it on every lookup.
         name = self.name
         if name.endswith(".") and name != ".":
             name = name[:-1]
-        return name.lower(), self.rdtype.upper()
+        object.__setattr__(self, "_key", (name.lower(), self.rdtype.upper()))
+
+    def key(self) -> tuple[str, str]:
+        """The cache key: the normalised name and the upper-case type."""
+        return self._key
 
     def __str__(self) -> str:
         return f"{self.name} {self.rdtype}"
