@@ -49,7 +49,8 @@ def resolver_from_args(args: argparse.Namespace) -> DNSResolver | FakeResolver:
 def to_jsonable(value: Any) -> Any:
     """Results (dataclasses, enums, addresses, bytes) as JSON-ready values."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not f.name.startswith("_")}  # private fields (caches) are no facts
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dict):
