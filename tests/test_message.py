@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import unseekable
-from mailauth._message import parse_message, to_crlf
+from mailauth._message import has_bare_lf, parse_message, to_crlf
 
 CRLF_MSG = (b"Received: from a\r\n\tby b\r\nFrom: Alice <a@example.org>\r\n"
             b"Subject: hello\r\n  world\r\nsubject: second\r\n\r\nline 1\r\nline 2\r\n")
@@ -110,6 +110,31 @@ def test_to_crlf() -> None:
     assert to_crlf(b"a\nb\r\nc\rd\n") == b"a\r\nb\r\nc\rd\r\n"
     clean = b"a\r\nb\r\n"
     assert to_crlf(clean) is clean
+
+
+def _bare_lf_reference(data: bytes) -> bool:
+    return any(c == 10 and (i == 0 or data[i - 1] != 13) for i, c in enumerate(data))
+
+
+@pytest.mark.parametrize("data", [
+    b"", b"\n", b"\r", b"\r\n", b"\r\r\n", b"\n\r", b"x\r\ny\rz\r\n",
+    b"a\r\n" * 3000, b"a\r\n" * 3000 + b"\n", b"\n" + b"a\r\n" * 3000,
+    b"a\r\n" * 3000 + b"\r", b"\r" * 5000 + b"\n", b"\r\n\xff\x00\x0b" * 2000,
+    b"a\r\n" * 1500 + b"\r\r\n" + b"\xe9\n" + b"a\r\n" * 1500,
+])
+def test_has_bare_lf_examples(data: bytes) -> None:
+    assert has_bare_lf(data) is _bare_lf_reference(data)
+
+
+@given(st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"x", b"\xff", b"\x00", b" "]),
+                max_size=40), st.integers(0, 5000))
+def test_has_bare_lf_matches_definition(pieces: list[bytes], pad: int) -> None:
+    # Both the short (count) and the long (one C scan) paths, with the pieces at the
+    # start, in the middle and at the end of the data.
+    core = b"".join(pieces)
+    filler = b"ab\r\n" * (pad // 4)
+    for data in (core, core + filler, filler + core, filler + core + filler):
+        assert has_bare_lf(data) is _bare_lf_reference(data)
 
 
 # --- properties -----------------------------------------------------------------
