@@ -66,22 +66,22 @@ _FIELD_NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
 _SCAN_MIN = 4096
 
 
-def has_bare_lf(data: bytes) -> bool:
-    """True when some LF in ``data`` is not preceded by a CR.
+def has_bare_lf(data: bytes, start: int = 0) -> bool:
+    """True when some LF in ``data[start:]`` is not preceded by a CR.
 
     Two ``bytes.count`` passes answer exactly but cost about 2.5 times a SHA-256 of
     the same bytes. For long data one C pass does it instead: the standard library's
     newline decoder, without translation, records which kinds of line end it saw
     (LF, CR, CRLF) and reports a lone LF as ``"\n"`` in ``newlines``.
     """
-    if b"\n" not in data:
+    if data.find(b"\n", start) < 0:
         return False
-    if b"\r" not in data:
+    if data.find(b"\r", start) < 0:
         return True
-    if len(data) < _SCAN_MIN:
-        return data.count(b"\n") != data.count(b"\r\n")
+    if len(data) - start < _SCAN_MIN:
+        return data.count(b"\n", start) != data.count(b"\r\n", start)
     scan = io.IncrementalNewlineDecoder(None, False)
-    scan.decode(data.decode("latin-1"), True)
+    scan.decode(str(memoryview(data)[start:], "latin-1"), True)
     seen = scan.newlines
     return seen == "\n" or (type(seen) is tuple and "\n" in seen)
 
@@ -131,8 +131,8 @@ def _defects(fields: list[HeaderField]) -> list[str]:
 class Message:
     """A message split into header fields and a body; see :func:`parse_message`."""
 
-    __slots__ = ("_body_offset", "_data", "_file", "_file_pos", "_iterated", "_lazy_body_lf",
-                 "defects", "headers", "separator")
+    __slots__ = ("_body_clean", "_body_offset", "_data", "_file", "_file_pos", "_iterated",
+                 "_lazy_body_lf", "defects", "headers", "separator")
 
     headers: tuple[HeaderField, ...]
     separator: bytes
@@ -150,6 +150,7 @@ class Message:
         self._file_pos = file_pos
         self._iterated = False
         self._lazy_body_lf: bool | None = None
+        self._body_clean: bool | None = None
 
     # -- headers -----------------------------------------------------------------
     def get_all(self, name: str, *, bottom_up: bool = False) -> list[HeaderField]:
@@ -182,9 +183,18 @@ class Message:
         if any(h.raw != h.data for h in self.headers) or self.separator == b"\n":
             return True
         if self._data is not None:
-            data, start = self._data, self._body_offset
-            return has_bare_lf(data[start:])
+            return self._crlf_body() is None
         return bool(self._lazy_body_lf)
+
+    def _crlf_body(self) -> tuple[bytes, int] | None:
+        """``(data, start)`` when the body is ``data[start:]`` in memory and already has
+        CRLF line endings (checked once), so it can be hashed without a copy; else None."""
+        data = self._data
+        if data is None:
+            return None
+        if self._body_clean is None:
+            self._body_clean = not has_bare_lf(data, self._body_offset)
+        return (data, self._body_offset) if self._body_clean else None
 
     # -- body ------------------------------------------------------------------------
     @property
@@ -210,7 +220,7 @@ class Message:
         data, start = self._data, self._body_offset
         assert data is not None
         chunks = (data[pos:pos + chunk_size] for pos in range(start, len(data), chunk_size))
-        if normalize:
+        if normalize and self._crlf_body() is None:
             yield from _normalizing(chunks)
         else:
             yield from chunks

@@ -20,6 +20,7 @@ __all__ = [
     "canonicalize_body",
     "canonicalize_header",
     "relaxed_header",
+    "simple_body_in_place",
 ]
 
 Canonicalization = Literal["simple", "relaxed"]
@@ -95,6 +96,25 @@ def _trailing_crlf_count(seg: bytes) -> int:
     # After the last place where the CR/LF alternation breaks, the tail is CRLF pairs.
     brk = max(tail.rfind(b"\r\r"), tail.rfind(b"\n\n"), 0 if tail[:1] == b"\n" else -1)
     return (len(tail) - brk - 1) // 2
+
+
+_TAIL = 4096
+
+
+def simple_body_in_place(data: bytes, start: int) -> list[bytes | memoryview] | None:
+    """The simple canonical form (§3.4.3) of the CRLF body ``data[start:]`` as pieces
+    that share ``data``'s memory: the content up to its trailing empty lines, then one
+    CRLF. None when the body ends in more than a few KB of line ends (the streaming
+    canonicalizer handles that)."""
+    end = len(data)
+    tail_start = max(start, end - _TAIL)
+    tail = data[tail_start:]
+    if tail_start > start and not tail.rstrip(b"\r\n"):
+        return None
+    content_end = end - 2 * _trailing_crlf_count(tail)
+    if content_end == start:
+        return [_CRLF]  # an empty body is one CRLF
+    return [memoryview(data)[start:content_end], _CRLF]
 
 
 class BodyCanonicalizer:
@@ -218,7 +238,7 @@ class BodyHasher:
         self.limit = limit
         self.length = 0
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | memoryview) -> None:
         if not data:
             return
         limit = self.limit

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from .._flow import Answer, Flow, Outcome, Query, query_all
 from .._message import HeaderField, Message
 from ..status import Status
-from ._canon import BodyCanonicalizer, BodyHasher, canonicalize_header
+from ._canon import BodyCanonicalizer, BodyHasher, canonicalize_header, simple_body_in_place
 from ._key import KeyDecodeError, PublicKey, key_bits, load_public_key
 from ._signature import (
     DKIMSyntaxError,
@@ -189,28 +189,34 @@ BodyKey: TypeAlias = tuple[str, str, int | None]   # (canonicalization, hash, l=
 def hash_bodies(message: Message, wanted: Iterable[BodyKey], *, chunk_size: int = 1 << 20
                 ) -> dict[BodyKey, tuple[bytes, int]]:
     """One pass over the body: for each (canonicalization, hash, limit) its digest and
-    the canonical body length."""
-    wanted = set(wanted)
-    if not wanted:
+    the canonical body length. A body already in memory with CRLF line endings is
+    hashed in place for simple canonicalization (no copy)."""
+    groups: dict[str, list[tuple[BodyKey, BodyHasher]]] = {}
+    for key in wanted:
+        groups.setdefault(key[0], []).append((key, BodyHasher(key[1], key[2])))
+    if not groups:
         return {}
-    groups: dict[str, tuple[BodyCanonicalizer, list[tuple[BodyKey, BodyHasher]]]] = {}
-    for key in sorted(wanted, key=repr):
-        canon, hash_name, limit = key
-        if canon not in groups:
-            groups[canon] = (BodyCanonicalizer(canon), [])  # type: ignore[arg-type]
-        groups[canon][1].append((key, BodyHasher(hash_name, limit)))
-    plan = list(groups.values())
-    for chunk in message.iter_body(chunk_size):
-        for canonicalizer, hashers in plan:
-            for piece in canonicalizer.feed(chunk):
-                for _, hasher in hashers:
-                    hasher.update(piece)
     out: dict[BodyKey, tuple[bytes, int]] = {}
-    for canonicalizer, hashers in plan:
-        tail = canonicalizer.finish()
-        for key, hasher in hashers:
-            hasher.update(tail)
+    in_memory = message._crlf_body() if "simple" in groups else None
+    pieces = simple_body_in_place(*in_memory) if in_memory is not None else None
+    if pieces is not None:
+        for key, hasher in groups.pop("simple"):
+            for piece in pieces:
+                hasher.update(piece)
             out[key] = (hasher.digest(), hasher.length)
+    plan = [(BodyCanonicalizer(canon), hashers)  # type: ignore[arg-type]
+            for canon, hashers in groups.items()]
+    if plan:
+        for chunk in message.iter_body(chunk_size):
+            for canonicalizer, hashers in plan:
+                for piece in canonicalizer.feed(chunk):
+                    for _, hasher in hashers:
+                        hasher.update(piece)
+        for canonicalizer, hashers in plan:
+            tail = canonicalizer.finish()
+            for key, hasher in hashers:
+                hasher.update(tail)
+                out[key] = (hasher.digest(), hasher.length)
     return out
 
 
