@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from ._build import positional_builder
+
 __all__ = ["HeaderField", "Message", "MessageSource", "parse_message", "to_crlf"]
 
 MessageSource = bytes | bytearray | memoryview | BinaryIO
@@ -97,13 +99,35 @@ def to_crlf(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
+_build_field = positional_builder(HeaderField)
+# Field names repeat from message to message: their decoded forms are remembered
+# (bounded), keyed by the bytes before the colon.
+_NAMES: dict[bytes, tuple[str, str]] = {}
+_NAMES_MAX = 4096
+_NAME_KEY_MAX = 80
+
+
+def _field_name(raw: bytes) -> tuple[str, str]:
+    colon = raw.find(b":", 0, _NAME_KEY_MAX)
+    key = raw[:colon] if colon >= 0 else None
+    if key is not None:
+        hit = _NAMES.get(key)
+        if hit is not None:
+            return hit
+    m = _FIELD_NAME.match(raw)
+    name = m.group(1).decode("ascii") if m else ""
+    names = (name, name.lower())
+    if key is not None and len(_NAMES) < _NAMES_MAX:
+        _NAMES[key] = names
+    return names
+
+
 def _make_field(raw: bytes, clean: bool) -> HeaderField:
     data = raw if clean else to_crlf(raw)
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
-    m = _FIELD_NAME.match(raw)
-    name = m.group(1).decode("ascii") if m else ""
-    return HeaderField(name, raw, data, name.lower())
+    name, lname = _field_name(raw)
+    return _build_field(name, raw, data, lname)
 
 
 def _group(lines: Iterator[bytes]) -> tuple[list[list[bytes]], bytes]:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .._build import positional_builder
 from .._domain import normalize_domain
 from .._tagvalue import parse_tag_list
 from ..errors import ParseError
@@ -55,6 +56,9 @@ class DKIMSyntaxError(ParseError):
 
 
 _TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+# Tags of signatures and key records: valid names, so no regex is needed for them.
+_KNOWN_TAGS = frozenset(["v", "a", "b", "bh", "c", "d", "h", "i", "l", "q", "s", "t", "x",
+                         "z", "k", "p", "n", "g"])
 
 
 def _tag_list(text: str, rfc: str) -> dict[str, str]:
@@ -74,7 +78,7 @@ def _tag_list(text: str, rfc: str) -> dict[str, str]:
             if name:
                 return dict(parse_tag_list(text, strict_values=False, rfc=rfc).tags)
             continue
-        if name in tags or not _TAG_NAME.match(name):
+        if name in tags or (name not in _KNOWN_TAGS and not _TAG_NAME.match(name)):
             return dict(parse_tag_list(text, strict_values=False, rfc=rfc).tags)
         tags[name] = value.strip(" \t\r\n")
     return tags
@@ -122,6 +126,9 @@ class Signature:
     def key_name(self) -> str:
         """Where the key is published: ``<s>._domainkey.<d>`` (§3.6.2.1)."""
         return f"{self.selector}._domainkey.{self.domain}"
+
+
+_build_signature = positional_builder(Signature)
 
 
 def _required(tags: dict[str, str], name: str) -> str:
@@ -173,13 +180,7 @@ def parse_signature(value: str | bytes) -> Signature:
         raise DKIMSyntaxError("bad_domain", f"d={raw_domain} is not a domain name: {exc}") \
             from None
 
-    h = "".join(_required(tags, "h").split()).lower()
-    names = tuple(h.split(":"))
-    if not _HDR_LIST.match(h):
-        raise DKIMSyntaxError("bad_header_list", "h= has an empty or invalid header name")
-    if "from" not in names:
-        raise DKIMSyntaxError("from_not_signed", "h= does not include From "
-                              "(RFC 6376 §5.4: From MUST be signed)")
+    names = _header_list(_required(tags, "h"))
 
     identity = tags.get("i")
     if identity is None:
@@ -212,11 +213,7 @@ def parse_signature(value: str | bytes) -> Signature:
             raise DKIMSyntaxError("unsupported_query_method",
                                   f"q={tags['q']} offers no dns/txt key lookup")
 
-    selector = _FWS.sub("", _required(tags, "s"))
-    if not _SELECTOR.match(selector):
-        raise DKIMSyntaxError("bad_selector", f"s={selector} is not a selector "
-                              "(dot-separated sub-domain labels)")
-    selector = selector.lower()
+    selector = _selector(_required(tags, "s"))
 
     timestamp = expiration = None
     if "t" in tags:
@@ -232,9 +229,38 @@ def parse_signature(value: str | bytes) -> Signature:
         raise DKIMSyntaxError("expiration_before_timestamp",
                               f"x={expiration} is not after t={timestamp} (RFC 6376 §3.5)")
 
-    return Signature(algorithm, key_type, hash_name, signature, body_hash, header_canon,
-                     body_canon, domain, names, identity, length, query_methods, selector,
-                     timestamp, expiration, tags.get("z"), tuple(tags.items()))
+    return _build_signature(algorithm, key_type, hash_name, signature, body_hash,
+                            header_canon, body_canon, domain, names, identity, length,
+                            query_methods, selector, timestamp, expiration, tags.get("z"),
+                            tuple(tags.items()))
+
+
+# h= and s= repeat from message to message for a signer: their parsed forms are memoised
+# (errors are not cached, they are raised again).
+@lru_cache(maxsize=512)
+def _header_list(value: str) -> tuple[str, ...]:
+    h = "".join(value.split()).lower()
+    if not _HDR_LIST.match(h):
+        raise DKIMSyntaxError("bad_header_list", "h= has an empty or invalid header name")
+    names = tuple(h.split(":"))
+    if "from" not in names:
+        raise DKIMSyntaxError("from_not_signed", "h= does not include From "
+                              "(RFC 6376 §5.4: From MUST be signed)")
+    return names
+
+
+@lru_cache(maxsize=512)
+def _selector(value: str) -> str:
+    selector = _FWS.sub("", value)
+    if not _SELECTOR.match(selector):
+        raise DKIMSyntaxError("bad_selector", f"s={selector} is not a selector "
+                              "(dot-separated sub-domain labels)")
+    return selector.lower()
+
+
+# The b= tag: first after the colon, or after a semicolon (tag values hold no ';').
+_FIRST_B = re.compile(rb"[ \t\r\n]*b[ \t\r\n]*=")
+_NEXT_B = re.compile(rb";[ \t\r\n]*b[ \t\r\n]*=")
 
 
 def strip_b_value(data: bytes) -> bytes:
@@ -243,22 +269,16 @@ def strip_b_value(data: bytes) -> bytes:
     Only the tag named exactly ``b`` is emptied; ``bh=`` and text such as ``b=``
     inside other values are kept, and so is every other byte (folding included).
     """
-    colon = data.find(b":")
-    pos = colon + 1
-    n = len(data)
-    while pos <= n:
-        semi = data.find(b";", pos)
-        end = n if semi < 0 else semi
-        eq = data.find(b"=", pos, end)
-        if eq >= 0 and data[pos:eq].strip(b" \t\r\n") == b"b":
-            tail_ws = b""
-            if semi < 0 and data.endswith(b"\r\n"):
-                tail_ws = b"\r\n"  # keep the field's own line ending
-            return data[:eq + 1] + data[end:] if semi >= 0 else data[:eq + 1] + tail_ws
-        if semi < 0:
-            break
-        pos = semi + 1
-    return data
+    start = data.find(b":") + 1
+    m = _FIRST_B.match(data, start) or _NEXT_B.search(data, start)
+    if m is None:
+        return data
+    eq = m.end() - 1
+    semi = data.find(b";", eq)
+    if semi >= 0:
+        return data[:eq + 1] + data[semi:]
+    # b= is the last tag: keep the field's own line ending.
+    return data[:eq + 1] + (b"\r\n" if data.endswith(b"\r\n") else b"")
 
 
 # --- key records (§3.6.1) ------------------------------------------------------------
