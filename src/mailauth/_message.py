@@ -315,9 +315,9 @@ def parse_message(source: MessageSource) -> Message:
                         "encode the message first")
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
-        spans, end, separator = _scan(data)
+        raws, end, separator = _split_header(data)
         clean = not has_bare_lf(data[:end])
-        fields = [_make_field(data[a:b], clean) for a, b in spans]
+        fields = [_make_field(raw, clean) for raw in raws]
         defects = _defects(fields)
         return Message(tuple(fields), separator, tuple(defects), data=data,
                        body_offset=end + len(separator))
@@ -337,20 +337,37 @@ def parse_message(source: MessageSource) -> Message:
     return Message(tuple(fields), separator, tuple(defects), file=source, file_pos=pos)
 
 
-def _scan(data: bytes) -> tuple[list[list[int]], int, bytes]:
-    """One pass over the header section: the [start, stop) offsets of each field
-    (continuation lines included), where the section ends, and the empty line."""
-    spans: list[list[int]] = []
-    pos, n = 0, len(data)
-    find = data.find
-    while pos < n:
-        nl = find(b"\n", pos)
-        stop = n if nl < 0 else nl + 1
-        if nl == pos or (nl == pos + 1 and data[pos] == 13):
-            return spans, pos, data[pos:stop]
-        if spans and data[pos] in (32, 9):  # SP or HTAB: a continuation line
-            spans[-1][1] = stop
-        else:
-            spans.append([pos, stop])
-        pos = stop
-    return spans, n, b""
+# A line break not followed by WSP ends a header field (RFC 5322 §2.2.3).
+_FIELD_END = re.compile(rb"\n(?![ \t])")
+
+
+def _split_header(data: bytes) -> tuple[list[bytes], int, bytes]:
+    """The header fields of ``data`` (continuation lines included, line endings kept),
+    where the header section ends, and the empty line that ends it (b"" if none)."""
+    if data[:1] == b"\n" or data[:2] == b"\r\n":
+        return [], 0, data[:data.find(b"\n") + 1]
+    # The empty line is "\r\n" or "\n" after a line break; look first for the kind the
+    # first line uses, then for the other only before it (neither scans the body).
+    first = data.find(b"\n")
+    if first > 0 and data[first - 1] == 13:
+        crlf = data.find(b"\n\r\n")
+        lf = data.find(b"\n\n", 0, len(data) if crlf < 0 else crlf + 1)
+    else:
+        lf = data.find(b"\n\n")
+        crlf = data.find(b"\n\r\n", 0, len(data) if lf < 0 else lf + 2)
+        if lf >= 0 and 0 <= crlf < lf:
+            lf = -1
+    if lf >= 0:
+        end, separator = lf + 1, b"\n"
+    elif crlf >= 0:
+        end, separator = crlf + 1, b"\r\n"
+    else:
+        end, separator = len(data), b""
+    if not end:
+        return [], 0, separator
+    pieces = _FIELD_END.split(data[:end])
+    last = pieces.pop()  # after the final line break: b"", or a line without one
+    raws = [piece + b"\n" for piece in pieces]
+    if last:
+        raws.append(last)
+    return raws, end, separator

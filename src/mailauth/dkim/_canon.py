@@ -92,7 +92,11 @@ def _trailing_crlf_count(seg: bytes) -> int:
     """How many CRLF pairs end ``seg`` (a bare CR or LF before them is content)."""
     if not seg.endswith(b"\n"):
         return 0
-    tail = seg[len(seg.rstrip(b"\r\n")):]
+    tail = seg[-256:]  # a short copy; the whole segment only if it ends in a long run
+    run = len(tail) - len(tail.rstrip(b"\r\n"))
+    if run == len(tail) < len(seg):
+        run = len(seg) - len(seg.rstrip(b"\r\n"))
+    tail = seg[len(seg) - run:]
     # After the last place where the CR/LF alternation breaks, the tail is CRLF pairs.
     brk = max(tail.rfind(b"\r\r"), tail.rfind(b"\n\n"), 0 if tail[:1] == b"\n" else -1)
     return (len(tail) - brk - 1) // 2
@@ -138,6 +142,11 @@ class BodyCanonicalizer:
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """Canonical pieces that are final once ``chunk`` has been seen."""
+        return [p if type(p) is bytes else bytes(p) for p in self.feed_views(chunk)]
+
+    def feed_views(self, chunk: bytes) -> list[bytes | memoryview]:
+        """As :meth:`feed`, but a piece may be a memoryview of a larger buffer: for
+        hashing, it saves copying megabytes only to drop a few line ends."""
         data = self._carry + chunk if self._carry else chunk
         if not data:
             return []
@@ -161,11 +170,11 @@ class BodyCanonicalizer:
             seg = data
         return self._emit(seg)
 
-    def _emit(self, seg: bytes) -> list[bytes]:
+    def _emit(self, seg: bytes) -> list[bytes | memoryview]:
         if not seg:
             return []
         n = _trailing_crlf_count(seg)
-        content = seg[:len(seg) - 2 * n] if n else seg
+        content = memoryview(seg)[:len(seg) - 2 * n] if n else seg
         if not content:
             self._pending += n
             return []
@@ -175,8 +184,8 @@ class BodyCanonicalizer:
         self._started = True
         return out
 
-    def _pending_pieces(self) -> list[bytes]:
-        pieces: list[bytes] = []
+    def _pending_pieces(self) -> list[bytes | memoryview]:
+        pieces: list[bytes | memoryview] = []
         left = self._pending
         while left > 0:
             step = min(left, _PENDING_PIECE)
@@ -212,9 +221,9 @@ def canonicalize_body(body: bytes | Iterable[bytes], method: Canonicalization) -
     """
     canon = BodyCanonicalizer(method)
     chunks = [body] if isinstance(body, bytes | bytearray | memoryview) else body
-    out: list[bytes] = []
+    out: list[bytes | memoryview] = []
     for chunk in chunks:
-        out.extend(canon.feed(bytes(chunk)))
+        out.extend(canon.feed_views(bytes(chunk)))
     out.append(canon.finish())
     return b"".join(out)
 
@@ -222,6 +231,9 @@ def canonicalize_body(body: bytes | Iterable[bytes], method: Canonicalization) -
 class _Hash(Protocol):
     def update(self, data: bytes | memoryview, /) -> None: ...
     def digest(self) -> bytes: ...
+
+
+_HASHES = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
 
 
 class BodyHasher:
@@ -234,7 +246,8 @@ class BodyHasher:
     __slots__ = ("_hash", "length", "limit")
 
     def __init__(self, hash_name: str, limit: int | None = None) -> None:
-        self._hash: _Hash = hashlib.new(hash_name)
+        make = _HASHES.get(hash_name)
+        self._hash: _Hash = make() if make is not None else hashlib.new(hash_name)
         self.limit = limit
         self.length = 0
 

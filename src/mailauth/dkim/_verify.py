@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -19,14 +20,15 @@ from typing import TypeAlias
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
+from .._build import positional_builder
 from .._flow import Answer, Flow, Outcome, Query, query_all
 from .._message import HeaderField, Message
 from ..status import Status
-from ._canon import BodyCanonicalizer, BodyHasher, canonicalize_header, simple_body_in_place
-from ._key import KeyDecodeError, PublicKey, key_bits, load_public_key
+from ._canon import BodyCanonicalizer, BodyHasher, relaxed_header, simple_body_in_place
+from ._key import KeyDecodeError, PublicKey, load_public_key
 from ._signature import (
     DKIMSyntaxError,
     KeyRecord,
@@ -113,19 +115,22 @@ _STATUS_ORDER = (Status.PASS, Status.FAIL, Status.POLICY, Status.NEUTRAL, Status
                  Status.PERMERROR)
 
 
+_build_result = positional_builder(SignatureResult)
+_build_overall = positional_builder(DKIMResult)
+
+
 def _overall(results: Sequence[SignatureResult], ignored: int) -> DKIMResult:
     if not results:
-        return DKIMResult(Status.NONE, "the message has no DKIM-Signature", (), ignored)
+        return _build_overall(Status.NONE, "the message has no DKIM-Signature", (), ignored, ())
     for status in _STATUS_ORDER:
         found = [r for r in results if r.status is status]
         if found:
-            first = found[0]
             if status is Status.PASS:
                 reason = f"{len(found)} of {len(results)} signature(s) verified " + \
-                    ", ".join(f"(d={r.domain} s={r.selector})" for r in found)
+                    ", ".join([f"(d={r.domain} s={r.selector})" for r in found])
             else:
-                reason = f"no signature verified; {first.describe()}"
-            return DKIMResult(status, reason, tuple(results), ignored)
+                reason = f"no signature verified; {found[0].describe()}"
+            return _build_overall(status, reason, tuple(results), ignored, ())
     raise AssertionError("unreachable")
 
 
@@ -138,12 +143,17 @@ def select_headers(headers: Sequence[HeaderField], names: Iterable[str], *,
     ``exclude`` is the signature's own field: it is hashed at the end, never as one of
     the h= fields (§3.7), even when h= names DKIM-Signature."""
     by_name: dict[str, list[HeaderField]] = {}
+    get = by_name.get
     for h in headers:
         if h.data is not exclude:
-            by_name.setdefault(h.lname, []).append(h)
+            stack = get(h.lname)
+            if stack is None:
+                by_name[h.lname] = [h]
+            else:
+                stack.append(h)
     chosen: list[HeaderField] = []
     for name in names:
-        stack = by_name.get(name)
+        stack = get(name)
         if stack:
             chosen.append(stack.pop())
     return chosen
@@ -154,8 +164,14 @@ def header_hash_input(headers: Sequence[HeaderField], names: Iterable[str],
     """The octets the signature covers: the selected header fields and the signature
     field with ``b=`` emptied, canonicalized, without the final CRLF (§3.7)."""
     chosen = select_headers(headers, names, exclude=signature_field)
-    parts = [canonicalize_header(h.data, method) for h in chosen]  # type: ignore[arg-type]
-    own = canonicalize_header(strip_b_value(signature_field), method)  # type: ignore[arg-type]
+    own = strip_b_value(signature_field)
+    if method == "relaxed":
+        parts = [relaxed_header(h.data) for h in chosen]
+        own = relaxed_header(own)
+    elif method == "simple":
+        parts = [d if d.endswith(b"\r\n") else d + b"\r\n" for d in [h.data for h in chosen]]
+    else:
+        raise ValueError(f"unknown canonicalization {method!r} (RFC 6376 §3.4)")
     parts.append(own[:-2] if own.endswith(b"\r\n") else own)
     return b"".join(parts)
 
@@ -163,6 +179,10 @@ def header_hash_input(headers: Sequence[HeaderField], names: Iterable[str],
 def _digest(hash_name: str, data: bytes) -> bytes:
     return hashlib.sha256(data).digest() if hash_name == "sha256" else \
         hashlib.new(hash_name, data).digest()
+
+
+_PKCS1 = padding.PKCS1v15()
+_PREHASHED = {"sha256": Prehashed(hashes.SHA256()), "sha1": Prehashed(hashes.SHA1())}
 
 
 def check_signature(key: PublicKey, sig: Signature, data: bytes) -> bool:
@@ -173,9 +193,7 @@ def check_signature(key: PublicKey, sig: Signature, data: bytes) -> bool:
         if isinstance(key, ed25519.Ed25519PublicKey):
             key.verify(sig.signature, digest)
         else:
-            algo: hashes.HashAlgorithm = hashes.SHA256() if sig.hash_name == "sha256" \
-                else hashes.SHA1()
-            key.verify(sig.signature, digest, padding.PKCS1v15(), Prehashed(algo))
+            key.verify(sig.signature, digest, _PKCS1, _PREHASHED[sig.hash_name])
     except InvalidSignature:
         return False
     return True
@@ -209,7 +227,7 @@ def hash_bodies(message: Message, wanted: Iterable[BodyKey], *, chunk_size: int 
     if plan:
         for chunk in message.iter_body(chunk_size):
             for canonicalizer, hashers in plan:
-                for piece in canonicalizer.feed(chunk):
+                for piece in canonicalizer.feed_views(chunk):
                     for _, hasher in hashers:
                         hasher.update(piece)
         for canonicalizer, hashers in plan:
@@ -322,14 +340,14 @@ def verify_message(message: Message, *, now: Clock = None, min_rsa_bits: int = 1
 
     bodies = hash_bodies(message, {(p.sig.body_canon, p.sig.hash_name, p.sig.length)
                                    for p in pending.values()}, chunk_size=chunk_size)
-    counts: dict[str, int] = {}
-    for h in message.headers:
-        counts[h.lname] = counts.get(h.lname, 0) + 1
+    # Displayed fields present more than once: an unsigned extra one is worth a warning.
+    counts = Counter([h.lname for h in message.headers])
+    repeated = [(name, n) for name in _DISPLAYED if (n := counts[name]) > 1]
 
     for index, p in pending.items():
         try:
             results[index] = _evaluate(p, by_name[p.sig.key_name], bodies=bodies,
-                                       message=message, counts=counts, now=current,
+                                       message=message, repeated=repeated, now=current,
                                        min_rsa_bits=min_rsa_bits, allow_sha1=allow_sha1,
                                        clock_skew=clock_skew)
         except Exception as exc:  # a safety net: network input never raises
@@ -339,22 +357,36 @@ def verify_message(message: Message, *, now: Clock = None, min_rsa_bits: int = 1
     return _overall([r for r in results if r is not None], ignored)
 
 
+# What a signature result learns beyond its signature's own tags (_Pending.facts).
+_FACTS = frozenset({"body_hash_computed", "body_bytes_unsigned", "body_bytes_appended",
+                    "key_type", "key_bits", "key_record", "authentic", "testing", "warnings"})
+assert tuple(SignatureResult.__dataclass_fields__) == (
+    "status", "code", "reason", "domain", "selector", "algorithm", "canonicalization",
+    "headers_signed", "identity", "body_hash_expected", "body_hash_computed", "body_length",
+    "body_bytes_unsigned", "body_bytes_appended", "key_type", "key_bits", "key_record",
+    "authentic", "testing", "timestamp", "expiration", "warnings", "header_field"), \
+    "SignatureResult fields changed: update _base"
+
+
 def _base(p: _Pending, status: Status, code: str, reason: str, **extra: object
           ) -> SignatureResult:
     sig = p.sig
-    facts: dict[str, object] = {
-        "domain": sig.domain, "selector": sig.selector, "algorithm": sig.algorithm,
-        "canonicalization": sig.canonicalization, "headers_signed": sig.headers,
-        "identity": sig.identity, "body_hash_expected": _b64(sig.body_hash),
-        "body_length": sig.length, "timestamp": sig.timestamp, "expiration": sig.expiration,
-        "header_field": _field_text(p.header)}
-    facts.update(p.facts)
-    facts.update(extra)
-    return SignatureResult(status, code, reason, **facts)  # type: ignore[arg-type]
+    facts = {**p.facts, **extra} if extra else p.facts
+    if not facts.keys() <= _FACTS:
+        raise TypeError(f"unknown signature facts: {sorted(facts.keys() - _FACTS)}")
+    get = facts.get
+    return _build_result(
+        status, code, reason, sig.domain, sig.selector, sig.algorithm,
+        f"{sig.header_canon}/{sig.body_canon}", sig.headers, sig.identity,
+        _b64(sig.body_hash), get("body_hash_computed"), sig.length,
+        get("body_bytes_unsigned"), get("body_bytes_appended"), get("key_type"),
+        get("key_bits"), get("key_record"), get("authentic", False), get("testing", False),
+        sig.timestamp, sig.expiration, get("warnings", ()), _field_text(p.header))
 
 
 def _evaluate(p: _Pending, answer: Answer, *, bodies: dict[BodyKey, tuple[bytes, int]],
-              message: Message, counts: dict[str, int], now: float, min_rsa_bits: int,
+              message: Message, repeated: list[tuple[str, int]], now: float,
+              min_rsa_bits: int,
               allow_sha1: bool, clock_skew: int) -> SignatureResult:
     sig = p.sig
     warnings: list[str] = []
@@ -365,9 +397,8 @@ def _evaluate(p: _Pending, answer: Answer, *, bodies: dict[BodyKey, tuple[bytes,
         if canon_len > sig.length:
             warnings.append(f"l={sig.length}: {canon_len - sig.length} octets of the "
                             "canonical body are not covered by the signature (RFC 6376 §8.2)")
-    for name in _DISPLAYED:  # a fixed few names: linear in h= however long it is
-        present = counts.get(name, 0)
-        signed = sig.headers.count(name) if present > 1 else present
+    for name, present in repeated:  # a fixed few names: linear in h= however long it is
+        signed = sig.headers.count(name)
         if present > signed and name in sig.headers:
             warnings.append(f"the message has {present} {name} fields but h= covers {signed}: "
                             "an unsigned one could be shown to the reader")
@@ -412,7 +443,8 @@ def _evaluate(p: _Pending, answer: Answer, *, bodies: dict[BodyKey, tuple[bytes,
         warnings.append(f"{len(answer.records)} TXT records at {sig.key_name}; each usable key "
                         "was tried in sorted order")
         p.facts["warnings"] = tuple(warnings)
-    records.sort(key=lambda r: r.text)
+    if len(records) > 1:
+        records.sort(key=lambda r: r.text)
 
     # Body hash (§6.1.3) and the hash over header fields.
     body_ok = digest == sig.body_hash
@@ -457,7 +489,8 @@ def _with_key(p: _Pending, sig: Signature, record: KeyRecord, *, data: bytes, bo
         return _base(p, Status.PERMERROR, "key_syntax",
                      f"p= at {sig.key_name} is not a usable {record.key_type} key: {exc}",
                      **facts)
-    bits = key_bits(key)
+    is_rsa = record.key_type == "rsa"
+    bits = key.key_size if is_rsa else 256  # type: ignore[union-attr]
     facts["key_bits"] = bits
     if record.strict_identity:
         idomain = sig.identity.rpartition("@")[2]
@@ -495,7 +528,7 @@ def _with_key(p: _Pending, sig: Signature, record: KeyRecord, *, data: bytes, bo
         return _base(p, Status.POLICY, "rsa_sha1",
                      "the signature verifies but uses rsa-sha1, which RFC 8301 §3.1 "
                      "forbids treating as valid", **facts)
-    if isinstance(key, rsa.RSAPublicKey) and bits < min_rsa_bits:
+    if is_rsa and bits < min_rsa_bits:
         return _base(p, Status.POLICY, "rsa_key_too_small",
                      f"the signature verifies but the RSA key has {bits} bits; at least "
                      f"{min_rsa_bits} are required (RFC 8301 §3.2)", **facts)
