@@ -121,6 +121,10 @@ def _bare_lf_reference(data: bytes) -> bool:
     b"a\r\n" * 3000, b"a\r\n" * 3000 + b"\n", b"\n" + b"a\r\n" * 3000,
     b"a\r\n" * 3000 + b"\r", b"\r" * 5000 + b"\n", b"\r\n\xff\x00\x0b" * 2000,
     b"a\r\n" * 1500 + b"\r\r\n" + b"\xe9\n" + b"a\r\n" * 1500,
+    # the long path scans in 64 KB pieces: line ends across and at a piece boundary
+    b"a\r\n" * 2000 + b"a" * (65535 - 6000) + b"\r\n" + b"a\r\n" * 10,
+    b"a\r\n" * 2000 + b"a" * (65536 - 6000) + b"\n" + b"a\r\n" * 10,
+    b"a\r\n" * 2000 + b"a" * (65535 - 6000) + b"\r" + b"a\n",
 ])
 def test_has_bare_lf_examples(data: bytes) -> None:
     assert has_bare_lf(data) is _bare_lf_reference(data)

@@ -66,6 +66,7 @@ _FIELD_NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
 
 
 _SCAN_MIN = 4096
+_SCAN_PIECE = 1 << 16
 
 
 def has_bare_lf(data: bytes, start: int = 0) -> bool:
@@ -82,8 +83,13 @@ def has_bare_lf(data: bytes, start: int = 0) -> bool:
         return True
     if len(data) - start < _SCAN_MIN:
         return data.count(b"\n", start) != data.count(b"\r\n", start)
+    # In pieces: small text buffers are reused, where one as large as the data would
+    # cost fresh pages. The decoder carries a CR at a piece's end over to the next.
     scan = io.IncrementalNewlineDecoder(None, False)
-    scan.decode(str(memoryview(data)[start:], "latin-1"), True)
+    view = memoryview(data)
+    for pos in range(start, len(data), _SCAN_PIECE):
+        scan.decode(str(view[pos:pos + _SCAN_PIECE], "latin-1"))
+    scan.decode("", True)
     seen = scan.newlines
     return seen == "\n" or (type(seen) is tuple and "\n" in seen)
 

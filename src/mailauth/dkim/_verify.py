@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -122,6 +121,13 @@ _build_overall = positional_builder(DKIMResult)
 def _overall(results: Sequence[SignatureResult], ignored: int) -> DKIMResult:
     if not results:
         return _build_overall(Status.NONE, "the message has no DKIM-Signature", (), ignored, ())
+    if len(results) == 1:  # the common case, without the search below
+        only = results[0]
+        if only.status is Status.PASS:
+            reason = f"1 of 1 signature(s) verified (d={only.domain} s={only.selector})"
+        else:
+            reason = f"no signature verified; {only.describe()}"
+        return _build_overall(only.status, reason, (only,), ignored, ())
     for status in _STATUS_ORDER:
         found = [r for r in results if r.status is status]
         if found:
@@ -334,15 +340,16 @@ def verify_message(message: Message, *, now: Clock = None, min_rsa_bits: int = 1
         pending[index] = _Pending(f, sig, message)
 
     # One query per distinct key name, all sent together (§3.6.2).
-    names = sorted({p.sig.key_name for p in pending.values()})
+    names = sorted({p.sig.key_name for p in pending.values()}) if len(pending) > 1 else \
+        [p.sig.key_name for p in pending.values()]
     answers = yield from query_all(tuple(Query(n, "TXT") for n in names))
     by_name = dict(zip(names, answers, strict=True))
 
     bodies = hash_bodies(message, {(p.sig.body_canon, p.sig.hash_name, p.sig.length)
                                    for p in pending.values()}, chunk_size=chunk_size)
     # Displayed fields present more than once: an unsigned extra one is worth a warning.
-    counts = Counter([h.lname for h in message.headers])
-    repeated = [(name, n) for name in _DISPLAYED if (n := counts[name]) > 1]
+    lnames = [h.lname for h in message.headers]
+    repeated = [(name, n) for name in _DISPLAYED if (n := lnames.count(name)) > 1]
 
     for index, p in pending.items():
         try:
