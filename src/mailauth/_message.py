@@ -89,18 +89,24 @@ def has_bare_lf(data: bytes, start: int = 0) -> bool:
     view = memoryview(data)
     for pos in range(start, len(data), _SCAN_PIECE):
         scan.decode(str(view[pos:pos + _SCAN_PIECE], "latin-1"))
+        if _saw_lf(scan.newlines):
+            return True
     scan.decode("", True)
-    seen = scan.newlines
+    return _saw_lf(scan.newlines)
+
+
+def _saw_lf(seen: str | tuple[str, ...] | None) -> bool:
     return seen == "\n" or (type(seen) is tuple and "\n" in seen)
 
 
-def to_crlf(data: bytes) -> bytes:
-    """Every bare LF (one not after a CR) made CRLF; other bytes unchanged."""
+def to_crlf(data: bytes, *, checked: bool = False) -> bytes:
+    """Every bare LF (one not after a CR) made CRLF; other bytes unchanged.
+    ``checked``: the caller knows there is a bare LF somewhere (no scan for it)."""
     if b"\n" not in data:
         return data
     if b"\r" not in data:
         return data.replace(b"\n", b"\r\n")
-    if not has_bare_lf(data):
+    if not checked and not has_bare_lf(data):
         return data
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
@@ -251,7 +257,7 @@ class Message:
         assert data is not None
         chunks = (data[pos:pos + chunk_size] for pos in range(start, len(data), chunk_size))
         if normalize and self._crlf_body() is None:
-            yield from _normalizing(chunks)
+            yield from _normalizing(chunks, known_dirty=True)
         else:
             yield from chunks
 
@@ -289,9 +295,10 @@ class Message:
         return f"<Message {len(self.headers)} fields: {names}{more}>"
 
 
-def _normalizing(chunks: Iterator[bytes], changed: list[bool] | None = None
-                 ) -> Iterator[bytes]:
-    """CRLF-normalise a chunk stream; a CR at a chunk's end waits for the next chunk."""
+def _normalizing(chunks: Iterator[bytes], changed: list[bool] | None = None, *,
+                 known_dirty: bool = False) -> Iterator[bytes]:
+    """CRLF-normalise a chunk stream; a CR at a chunk's end waits for the next chunk.
+    ``known_dirty``: the stream is known to hold a bare LF; chunks are not scanned."""
     carry = b""
     for chunk in chunks:
         if carry:
@@ -301,7 +308,7 @@ def _normalizing(chunks: Iterator[bytes], changed: list[bool] | None = None
             carry = b"\r"
             chunk = chunk[:-1]
         if chunk:
-            out = to_crlf(chunk)
+            out = to_crlf(chunk, checked=known_dirty)
             if changed is not None and out is not chunk:
                 changed[0] = True
             yield out

@@ -56,11 +56,10 @@ def parse_presentation(rdtype: str, value: Any) -> Record:
 
 
 def _valid_name(name: str) -> bool:
-    if name == "":
+    if not 0 < len(name) <= 253:
         return False
-    if len(name) > 253:
-        return False
-    return all(0 < len(label) <= 63 for label in name.split("."))
+    labels = name.split(".")
+    return "" not in labels and max(map(len, labels)) <= 63
 
 
 class FakeResolver:
