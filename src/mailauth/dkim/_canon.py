@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from itertools import repeat
 from typing import Literal, Protocol
 
 __all__ = [
@@ -80,7 +81,8 @@ def _relaxed_lines(seg: bytes) -> bytes:
         while b"  " in seg:
             seg = seg.replace(b"  ", b" ")
     elif len(parts) > 1:
-        rest = [q for q in (p.lstrip(b" ") for p in parts[1:]) if q]
+        # Pieces after a run of 3+ spaces start with spaces, after 4+ some are empty.
+        rest = list(filter(None, map(bytes.lstrip, parts[1:], repeat(b" "))))
         seg = parts[0] + b" " + b" ".join(rest) if rest else parts[0] + b" "
     parts = seg.split(b" \r\n")
     if len(parts) > 1:
