@@ -12,6 +12,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
+from ._build import positional_builder
 from ._flow import MX, TLSA, Answer, Fetch, Outcome, Query, Record, Response, normalize_qname
 
 __all__ = ["FakeFetcher", "FakeResolver", "pyspf_dnslookup"]
@@ -53,6 +54,9 @@ def parse_presentation(rdtype: str, value: Any) -> Record:
             raise ValueError(f"TLSA needs 'usage selector mtype data', got {text!r}")
         return TLSA(int(parts[0]), int(parts[1]), int(parts[2]), bytes.fromhex("".join(parts[3:])))
     return text
+
+
+_build_answer = positional_builder(Answer)
 
 
 def _valid_name(name: str) -> bool:
@@ -174,9 +178,10 @@ class FakeResolver:
             types = self._data.get(name, {})
             authentic = name in self._authentic
             canonical = name if seen else None
-            if types.get(rdtype):
-                return Answer(query, Outcome.OK, tuple(types[rdtype]), ttl=300,
-                              authentic=authentic, canonical_name=canonical)
+            found = types.get(rdtype)
+            if found:
+                return _build_answer(query, Outcome.OK, tuple(found), 300, authentic, "",
+                                     canonical)
             cname = types.get("CNAME")
             if cname and rdtype != "CNAME":
                 seen.append(name)
