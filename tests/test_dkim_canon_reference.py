@@ -75,3 +75,39 @@ def test_hash_bodies_in_memory_and_streamed_agree(body: bytes, ending: str,
     assert in_memory == streamed
     canonical = canonicalize_body(parse_message(raw).body(), "simple")
     assert in_memory[("simple", "sha256", 3 if limit else None)][1] == len(canonical)
+
+
+def relaxed_lines_reference(seg: bytes) -> bytes:
+    """§3.4.4 (a) line by line: runs of WSP become one SP; WSP before CRLF goes. Text
+    after the last CRLF (no line end yet) only has its runs shortened."""
+    *lines, tail = seg.split(b"\r\n")
+    done = [re.sub(rb"[ \t]+", b" ", line).rstrip(b" ") for line in lines]
+    return b"\r\n".join([*done, re.sub(rb"[ \t]+", b" ", tail)])
+
+
+window_pieces = st.sampled_from([
+    b" ", b" ", b"  ", b"    ", b"\t", b"\t \t", b"a", b"bc", b".", b"\r\n", b"\r\n  ",
+    b"\n  ", b" \r\n", b"\r", b"\n", b"\xd8", b"\xdc", b"\xd9\xdd", b"\xff", b"\x00",
+    b"\xe2\x80\xa0", b"\x20\x20\x20\x20\x20\x20\x20\x20\x20",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(window_pieces, max_size=400).map(b"".join), st.booleans())
+def test_relaxed_lines_every_path(seg: bytes, crlf_end: bool) -> None:
+    # Whatever path a window takes (few or many runs, few or many spaces before line
+    # ends, one window or several, ASCII or not), the bytes are the line-by-line
+    # reading. A segment never ends in WSP: the canonicalizer carries that over.
+    from mailauth.dkim import _canon
+
+    seg = seg.rstrip(b" \t") + (b"\r\n" if crlf_end else b"")
+    expected = relaxed_lines_reference(seg)
+    saved = (_canon._WINDOW, _canon._RUN_SHIFT, _canon._END_SHIFT)
+    try:
+        for window, run_shift, end_shift in ((1 << 16, 9, 8), (16, 30, 30), (16, 0, 0),
+                                             (64, 30, 0), (64, 0, 30), (7, 4, 3)):
+            _canon._WINDOW, _canon._RUN_SHIFT, _canon._END_SHIFT = (window, run_shift,
+                                                                     end_shift)
+            assert _canon._relaxed_lines(seg) == expected, (window, run_shift, end_shift)
+    finally:
+        _canon._WINDOW, _canon._RUN_SHIFT, _canon._END_SHIFT = saved
