@@ -139,6 +139,20 @@ def test_has_bare_lf_matches_definition(pieces: list[bytes], pad: int) -> None:
     filler = b"ab\r\n" * (pad // 4)
     for data in (core, core + filler, filler + core, filler + core + filler):
         assert has_bare_lf(data) is _bare_lf_reference(data)
+        # from an offset (a body after its header section): what comes before is not
+        # looked at, and the 64 KB pieces are counted from the offset
+        head = b"X: y\n" + b"h" * (pad % 7)
+        assert has_bare_lf(head + data, len(head)) is _bare_lf_reference(data)
+
+
+@pytest.mark.parametrize("offset", [0, 1, 5])
+def test_has_bare_lf_cr_lf_across_a_piece_boundary(offset: int) -> None:
+    head = b"\n" * offset  # bare LFs before the start do not count
+    body = b"a" * (65536 - 1) + b"\r\n" + b"a\r\n" * 10
+    assert has_bare_lf(head + body, offset) is False
+    assert has_bare_lf(head + body + b"\n", offset) is True
+    body = b"a" * 65536 + b"\n" + b"a\r\n" * 10
+    assert has_bare_lf(head + body, offset) is True
 
 
 # --- properties -----------------------------------------------------------------

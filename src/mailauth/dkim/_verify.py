@@ -358,6 +358,7 @@ def verify_message(message: Message, *, now: Clock = None, min_rsa_bits: int = 1
                                        min_rsa_bits=min_rsa_bits, allow_sha1=allow_sha1,
                                        clock_skew=clock_skew)
         except Exception as exc:  # a safety net: network input never raises
+            p.facts.clear()  # whatever was learnt may be what failed
             results[index] = _base(p, Status.PERMERROR, "internal_error",
                                    f"the signature could not be processed ({type(exc).__name__}:"
                                    f" {exc})")
