@@ -109,5 +109,8 @@ def test_relaxed_lines_every_path(seg: bytes, crlf_end: bool) -> None:
             _canon._WINDOW, _canon._RUN_SHIFT, _canon._END_SHIFT = (window, run_shift,
                                                                      end_shift)
             assert _canon._relaxed_lines(seg) == expected, (window, run_shift, end_shift)
+            # the same lines given as the start of a longer segment
+            longer = seg + b"  more  \r\n"
+            assert _canon._relaxed_lines(longer, len(seg)) == expected
     finally:
         _canon._WINDOW, _canon._RUN_SHIFT, _canon._END_SHIFT = saved

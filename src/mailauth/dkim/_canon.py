@@ -146,21 +146,22 @@ def _relaxed_window(w: bytes, stage: int = 0) -> bytes:
     return _without(w, drop) if drop else w
 
 
-def _relaxed_lines(seg: bytes) -> bytes:
+def _relaxed_lines(seg: bytes, end: int | None = None) -> bytes:
     """§3.4.4 (a) on whole lines: every WSP run becomes one SP, and none is left
-    before a CRLF. ``seg`` never ends in WSP (the canonicalizer carries it over).
+    before a CRLF. ``seg[:end]`` never ends in WSP (the canonicalizer carries it over).
 
     The work is done in windows of about 64 KB that end after a CRLF (the rules act
-    within a line), so the probes stay small and reuse memory.
+    within a line), so the probes stay small and reuse memory; ``end`` spares the
+    caller a copy of a long segment only to shorten it.
     """
-    n = len(seg)
+    n = len(seg) if end is None else end
     if n <= _WINDOW + (_WINDOW >> 1):
-        return _relaxed_window(seg)
+        return _relaxed_window(seg if n == len(seg) else seg[:n])
     out = []
     start = 0
     find = seg.find
     while start < n:
-        nl = find(_CRLF, start + _WINDOW)
+        nl = find(_CRLF, start + _WINDOW, n)
         stop = n if nl < 0 else nl + 2
         out.append(_relaxed_window(seg[start:stop]))
         start = stop
@@ -240,7 +241,7 @@ class BodyCanonicalizer:
             self._carry = data[keep:]
             if len(self._carry) > _MAX_CARRY:
                 self._carry = b" \r" if self._carry.endswith(b"\r") else b" "
-            seg = _relaxed_lines(data[:keep])
+            seg = _relaxed_lines(data, keep)
         elif data.endswith(b"\r"):
             self._carry = b"\r"
             seg = data[:-1]
