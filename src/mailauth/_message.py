@@ -360,7 +360,8 @@ def _split_header(data: bytes) -> tuple[list[bytes], int, bytes]:
     if data[:1] == b"\n" or data[:2] == b"\r\n":
         return [], 0, data[:data.find(b"\n") + 1]
     # The empty line is "\r\n" or "\n" after a line break; look first for the kind the
-    # first line uses, then for the other only before it (neither scans the body).
+    # first line uses, then for the other only before it (so, usually, neither reads
+    # into the body).
     first = data.find(b"\n")
     if first > 0 and data[first - 1] == 13:
         crlf = data.find(b"\n\r\n")

@@ -3,7 +3,8 @@
 The body canonicalizers are streaming: :meth:`BodyCanonicalizer.feed` takes the body
 in chunks of any size and returns canonical bytes as soon as they are final, so that
 any chunking gives the same output as one shot. Whole chunks are transformed with
-``bytes`` methods and one regex, never line by line in Python.
+``bytes`` methods, UTF-16 probes that find byte pairs (see the relaxed body section
+below) and regexes, never line by line in Python.
 """
 
 from __future__ import annotations
