@@ -9,6 +9,9 @@ endings; RSA-2048 and Ed25519; relaxed and simple; some with l=), signed by mail
             one public-key verification, done directly with hashlib/cryptography on
             preloaded keys: what any verifier must at least spend.
 
+The three are timed in turn in each of ``--repeat`` rounds and each keeps its best
+round, so a machine that speeds up or slows down during the run moves all three alike.
+
 Run: ``python benchmarks/bench_dkim.py [--messages 240] [--repeat 7] [--seed 1]``.
 """
 
