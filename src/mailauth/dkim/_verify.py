@@ -112,6 +112,7 @@ class DKIMResult:
 
 _STATUS_ORDER = (Status.PASS, Status.FAIL, Status.POLICY, Status.NEUTRAL, Status.TEMPERROR,
                  Status.PERMERROR)
+_RANK = {status: rank for rank, status in enumerate(_STATUS_ORDER)}
 
 
 _build_result = positional_builder(SignatureResult)
@@ -121,23 +122,17 @@ _build_overall = positional_builder(DKIMResult)
 def _overall(results: Sequence[SignatureResult], ignored: int) -> DKIMResult:
     if not results:
         return _build_overall(Status.NONE, "the message has no DKIM-Signature", (), ignored, ())
-    if len(results) == 1:  # the common case, without the search below
-        only = results[0]
-        if only.status is Status.PASS:
-            reason = f"1 of 1 signature(s) verified (d={only.domain} s={only.selector})"
-        else:
-            reason = f"no signature verified; {only.describe()}"
-        return _build_overall(only.status, reason, (only,), ignored, ())
-    for status in _STATUS_ORDER:
+    if len(results) == 1:  # the common case, without a search
+        status, found = results[0].status, results
+    else:
+        status = min([r.status for r in results], key=_RANK.__getitem__)
         found = [r for r in results if r.status is status]
-        if found:
-            if status is Status.PASS:
-                reason = f"{len(found)} of {len(results)} signature(s) verified " + \
-                    ", ".join([f"(d={r.domain} s={r.selector})" for r in found])
-            else:
-                reason = f"no signature verified; {found[0].describe()}"
-            return _build_overall(status, reason, tuple(results), ignored, ())
-    raise AssertionError("unreachable")
+    if status is Status.PASS:
+        reason = f"{len(found)} of {len(results)} signature(s) verified " + \
+            ", ".join([f"(d={r.domain} s={r.selector})" for r in found])
+    else:
+        reason = f"no signature verified; {found[0].describe()}"
+    return _build_overall(status, reason, tuple(results), ignored, ())
 
 
 # --- header hash (§3.7) ----------------------------------------------------------------
@@ -340,8 +335,9 @@ def verify_message(message: Message, *, now: Clock = None, min_rsa_bits: int = 1
         pending[index] = _Pending(f, sig, message)
 
     # One query per distinct key name, all sent together (§3.6.2).
-    names = sorted({p.sig.key_name for p in pending.values()}) if len(pending) > 1 else \
-        [p.sig.key_name for p in pending.values()]
+    names = [p.sig.key_name for p in pending.values()]
+    if len(names) > 1:
+        names = sorted(set(names))
     answers = yield from query_all(tuple(Query(n, "TXT") for n in names))
     by_name = dict(zip(names, answers, strict=True))
 
@@ -466,7 +462,7 @@ def _evaluate(p: _Pending, answer: Answer, *, bodies: dict[BodyKey, tuple[bytes,
                            allow_sha1=allow_sha1)
         if result.status is Status.PASS:
             return result
-        if last is None or _STATUS_ORDER.index(result.status) < _STATUS_ORDER.index(last.status):
+        if last is None or _RANK[result.status] < _RANK[last.status]:
             last = result
     assert last is not None
     return last
