@@ -14,12 +14,17 @@ import argparse
 import cProfile
 import pstats
 import random
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from mailauth import Answer, Query
 from mailauth.spf import check_host, check_host_flow
-from mailauth.testing import FakeResolver, pyspf_dnslookup
+from mailauth.testing import FakeResolver
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from pyspf_fake import pyspf_dnslookup  # pyspf answering from FakeResolver
 
 PROVIDERS = {
     "_spf.mailhost.example": "v=spf1 ip4:198.51.100.0/24 ip4:203.0.113.0/25 "

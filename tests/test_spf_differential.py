@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailauth.spf import check_host
-from mailauth.testing import FakeResolver, pyspf_dnslookup
+from mailauth.testing import FakeResolver
+from pyspf_fake import pyspf_dnslookup
 
 spf = pytest.importorskip("spf")
 

@@ -7,7 +7,7 @@ functions.
 
 from __future__ import annotations
 
-__all__ = ["MailAuthError", "ParseError", "SigningError"]
+__all__ = ["MailAuthError", "ParseError", "SigningError", "UsageError"]
 
 
 class MailAuthError(Exception):
@@ -40,3 +40,8 @@ class ParseError(MailAuthError, ValueError):
 
 class SigningError(MailAuthError):
     """A key or a signing request that cannot produce a valid signature."""
+
+
+class UsageError(MailAuthError, ValueError):
+    """A call the library cannot carry out as made, such as running a second time a
+    check whose message could be read only once."""

@@ -10,12 +10,28 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar, cast
 
-from ._build import positional_builder
-from ._flow import MX, TLSA, Answer, Fetch, Outcome, Query, Record, Response, normalize_qname
+from ._flow import (
+    MX,
+    TLSA,
+    Answer,
+    Effect,
+    Fetch,
+    Flow,
+    Outcome,
+    Query,
+    Record,
+    Reply,
+    Resolver,
+    Response,
+    Work,
+    normalize_qname,
+)
 
-__all__ = ["FakeFetcher", "FakeResolver", "pyspf_dnslookup"]
+__all__ = ["FakeFetcher", "FakeResolver", "drive"]
+
+T = TypeVar("T")
 
 NameType: TypeAlias = str | tuple[str, str]
 _MAX_CNAME_CHAIN = 16
@@ -55,8 +71,6 @@ def parse_presentation(rdtype: str, value: Any) -> Record:
         return TLSA(int(parts[0]), int(parts[1]), int(parts[2]), bytes.fromhex("".join(parts[3:])))
     return text
 
-
-_build_answer = positional_builder(Answer)
 
 
 def _valid_name(name: str) -> bool:
@@ -180,12 +194,11 @@ class FakeResolver:
             canonical = name if seen else None
             found = types.get(rdtype)
             if found:
-                return _build_answer(query, Outcome.OK, tuple(found), 300, authentic, "",
-                                     canonical)
+                return Answer(query, Outcome.OK, tuple(found), 300, authentic, "", canonical)
             cname = types.get("CNAME")
             if cname and rdtype != "CNAME":
                 seen.append(name)
-                name = normalize_qname(cname[0])
+                name = normalize_qname(str(cname[0]))
                 if name in seen or len(seen) > _MAX_CNAME_CHAIN:
                     return Answer(query, Outcome.TEMPFAIL, reason="CNAME loop (SERVFAIL)")
                 continue
@@ -235,43 +248,104 @@ class FakeFetcher:
         return self.fetch(request)
 
 
-def pyspf_dnslookup(fake: FakeResolver, *, memo: bool = False) -> Any:
-    """A stand-in for pyspf's ``spf.DNSLookup`` that answers from ``fake``, for
-    differential tests and benchmarks against pyspf (assign it to ``spf.DNSLookup``).
+Step: TypeAlias = tuple[Effect, Reply]
 
-    :param memo: keep converted answers, so that repeated lookups cost next to nothing
-        (for benchmarks, where only the SPF engines should be measured).
+
+def drive(flow: Flow[T], script: Iterable[Step] | Iterable[Effect], *,
+          resolver: Resolver | None = None, fetcher: FakeFetcher | None = None) -> T:
+    """Step ``flow`` against a script of the effects it must yield; its result.
+
+    Each item of ``script`` is ``(expected_effect, reply)``: the flow must yield an
+    effect equal to ``expected_effect`` (a :class:`Query`, a :class:`Fetch`, or a
+    tuple of them, in that order) and is resumed with ``reply``. With ``resolver=``
+    (and ``fetcher=`` for fetches) the items are the expected effects alone and the
+    replies come from them. :class:`Work` is not I/O: ``drive`` runs it itself, and
+    it is left out of the script (from a tuple too, and from the tuple of replies).
+    So a test asserts exactly which questions a flow asks and how it groups them.
+
+    :raises AssertionError: when the flow yields something else, asks for more than
+        the script holds, or ends before the script does.
     """
-    import spf  # pyspf, a test dependency
+    steps = iter(script)
+    reply: Reply = None
+    number = 0
+    while True:
+        try:
+            effect = flow.send(reply)
+        except StopIteration as stop:
+            rest = list(steps)
+            if rest:
+                raise AssertionError(f"the flow ended after {number} scripted steps; "
+                                     f"{len(rest)} more were expected, first "
+                                     f"{_expected_of(rest[0], resolver, fetcher)!r}") from None
+            return stop.value  # type: ignore[no-any-return]
+        asked = _without_work(effect)
+        if asked is None:  # only work: run it, no step of the script
+            reply = _run_work(effect, ())
+            continue
+        number += 1
+        try:
+            item = next(steps)
+        except StopIteration:
+            flow.close()
+            raise AssertionError(f"step {number}: the flow asked {asked!r} beyond the "
+                                 "end of the script") from None
+        expected = _expected_of(item, resolver, fetcher)
+        if expected != asked:
+            flow.close()
+            raise AssertionError(f"step {number}: expected {expected!r}, the flow asked "
+                                 f"{asked!r}")
+        if resolver is None and fetcher is None:
+            given = cast(Step, item)[1]
+        else:
+            given = _answer_of(asked, resolver, fetcher)
+        reply = _run_work(effect, given)
 
-    table: dict[tuple[str, str], list[Any]] = {}
 
-    def convert(name: str, qtype: str) -> list[Any]:
-        answer = fake.answer(Query(name, qtype))
-        if answer.outcome is Outcome.TEMPFAIL:
-            raise spf.TempError(f"DNS {answer.reason}")
-        out: list[Any] = []
-        for rec in answer.records:
-            value: Any
-            if qtype == "AAAA":
-                value = ipaddress.IPv6Address(rec).packed
-            elif qtype == "MX":
-                value = (rec.preference, rec.exchange)
-            elif qtype == "TXT":
-                value = (str(rec).encode("utf-8"),)
-            else:
-                value = str(rec)
-            out.append(((name, qtype), value))
-        return out
+def _expected_of(item: Any, resolver: Resolver | None, fetcher: FakeFetcher | None) -> Any:
+    if resolver is None and fetcher is None:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise TypeError(f"a script step is (expected_effect, reply), not {item!r}; "
+                            "pass resolver= to script the effects alone")
+        return item[0]
+    return item
 
-    def lookup(name: str, qtype: str, strict: bool = True, timeout: Any = None,
-               level: int = 0) -> Any:
-        if not memo:
-            return iter(convert(name, qtype))
-        key = (name.lower().rstrip("."), qtype)
-        hit = table.get(key)
-        if hit is None:
-            hit = table[key] = convert(name, qtype)
-        return iter(hit)
 
-    return lookup
+def _without_work(effect: Effect) -> Effect | None:
+    """The effect as a script states it: Work left out (None when nothing is left)."""
+    if isinstance(effect, Work):
+        return None
+    if isinstance(effect, tuple):
+        rest = tuple(e for e in effect if not isinstance(e, Work))
+        if len(rest) == len(effect):
+            return effect
+        return rest or None
+    return effect
+
+
+def _answer_of(asked: Effect, resolver: Resolver | None, fetcher: FakeFetcher | None
+               ) -> Reply:
+    def one(e: Any) -> Reply:
+        if isinstance(e, Query):
+            if resolver is None:
+                raise AssertionError(f"the flow asked {e!r} but drive() has no resolver")
+            return resolver.resolve(e, timeout=5.0)
+        if isinstance(e, Fetch):
+            if fetcher is None:
+                raise AssertionError(f"the flow fetched {e!r} but drive() has no fetcher")
+            return fetcher.fetch(e)
+        raise TypeError(f"a flow yielded {e!r}")
+    if isinstance(asked, tuple):
+        return tuple(one(e) for e in asked)
+    return one(asked)
+
+
+def _run_work(effect: Effect, given: Reply) -> Reply:
+    """The reply to ``effect``: ``given`` for what the script answered, with the
+    results of the Work items put in their places."""
+    if isinstance(effect, Work):
+        return effect()
+    if not isinstance(effect, tuple) or not any(isinstance(e, Work) for e in effect):
+        return given
+    scripted = iter(given if isinstance(given, tuple) else ())
+    return tuple(e() if isinstance(e, Work) else next(scripted) for e in effect)
