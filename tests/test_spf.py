@@ -457,11 +457,27 @@ def test_tempfail_everywhere() -> None:
     assert len(res.queries) == 2
 
 
+class _SlowResolver(FakeResolver):
+    """Answers after ``delay`` seconds of wall-clock time."""
+
+    def __init__(self, records: dict[str, Any], delay: float) -> None:
+        super().__init__(records)
+        self.delay = delay
+
+    def resolve(self, query: Query, *, timeout: float) -> Answer:
+        import time
+        time.sleep(self.delay)
+        return super().resolve(query, timeout=timeout)
+
+
 def test_time_budget_gives_temperror() -> None:
-    r = check_host(IP, "example.org", "u@example.org", budget=0.0).run(
-        FakeResolver({"example.org": txt("v=spf1 +all")}))
+    # The record lookup spends the whole budget: the A lookup is never sent.
+    resolver = _SlowResolver({"example.org": txt("v=spf1 a:h.example.org +all"),
+                              "h.example.org": {"A": [IP]}}, delay=0.05)
+    r = check_host(IP, "example.org", "u@example.org", budget=0.02).run(resolver)
     assert r.status is Status.TEMPERROR
     assert "budget" in r.problem
+    assert [str(q) for q in resolver.queries] == ["example.org TXT"]
 
 
 @pytest.mark.parametrize("record", [
