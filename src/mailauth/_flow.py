@@ -541,9 +541,18 @@ def _fetch_sync(session: _Session, fetcher: Fetcher | None, request: Fetch) -> R
     if fetcher is None:
         fetcher = cast(Fetcher, _default_fetcher())
     try:
-        return fetcher.fetch(bounded)
+        response = fetcher.fetch(bounded)
     except Exception as exc:
-        return Response(request.url, error=f"fetch error: {type(exc).__name__}: {exc}")
+        response = Response(request.url, error=f"fetch error: {type(exc).__name__}: {exc}")
+    return _blame_budget(session, request, bounded, response)
+
+
+def _blame_budget(session: _Session, request: Fetch, bounded: Fetch,
+                  response: Response) -> Response:
+    """A fetch the budget, not its own timeout, cut short says so."""
+    if response.error and bounded is not request and session.left() <= 0:
+        return dataclasses.replace(response, error=f"{session.spent()} ({response.error})")
+    return response
 
 
 async def _fetch_async(session: _Session, fetcher: AsyncFetcher | None,
@@ -555,7 +564,8 @@ async def _fetch_async(session: _Session, fetcher: AsyncFetcher | None,
         fetcher = cast(AsyncFetcher, _default_fetcher())
     try:
         # The fetcher should keep to the timeout; the driver does not wait beyond it.
-        return await asyncio.wait_for(fetcher.afetch(bounded), bounded.timeout)
+        response = await asyncio.wait_for(fetcher.afetch(bounded), bounded.timeout)
+        return _blame_budget(session, request, bounded, response)
     except TimeoutError:
         if bounded.timeout < request.timeout:
             return Response(request.url, error=f"{session.spent()} (the fetch was given up)")

@@ -2,15 +2,21 @@
 
 RFC 8461 §3.3 rules that apply to any policy fetch live here: HTTPS only, the
 certificate checked against the host name, redirects never followed, a size cap and
-a timeout. The async side runs the blocking fetch in a worker thread.
+a timeout. The timeout is a total deadline for the whole fetch (connect, TLS, headers
+and body), not only a limit per socket operation: a server that trickles its answer
+a byte at a time is cut off when the time is up. The async side runs the blocking
+fetch in a worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import socket
 import ssl
+import threading
+import time
 from urllib.parse import urlsplit
 
 from ._flow import Fetch, Response
@@ -35,6 +41,7 @@ class HTTPSFetcher:
         self.address = address
 
     def fetch(self, request: Fetch) -> Response:
+        """GET ``request.url`` within ``request.timeout`` seconds in all."""
         parts = urlsplit(request.url)
         if parts.scheme != "https" or not parts.hostname:
             return Response(request.url, error="only https:// URLs are fetched")
@@ -44,34 +51,76 @@ class HTTPSFetcher:
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
+        deadline = time.monotonic() + request.timeout
+        expired = threading.Event()
         try:
             raw = socket.create_connection((self.address or host, port), timeout=request.timeout)
+            # The watchdog ends the fetch at the deadline whatever the socket is doing.
+            live = [raw]  # the socket in use: the TLS one once wrapped
+            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut,
+                                       (live, expired))
+            watchdog.daemon = True
+            watchdog.start()
             try:
-                sock = context.wrap_socket(raw, server_hostname=host)
-            except BaseException:
-                raw.close()
-                raise
-            conn = http.client.HTTPSConnection(host, port, timeout=request.timeout,
-                                               context=context)
-            conn.sock = sock
-            try:
-                conn.request("GET", path, headers={"Host": host, "Connection": "close",
-                                                   **dict(request.headers)})
-                resp = conn.getresponse()
-                body = resp.read(request.max_bytes + 1)
-                headers = tuple(resp.getheaders())
-                status = resp.status
+                body, headers, status = self._exchange(live, host, port, path, context,
+                                                       request, deadline)
             finally:
-                conn.close()
+                watchdog.cancel()
+                live[-1].close()
         except ssl.SSLCertVerificationError as exc:
             return Response(request.url,
                             error=f"certificate verification failed: {exc.verify_message}")
-        except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+        except (OSError, http.client.HTTPException, ssl.SSLError, ValueError) as exc:
+            if expired.is_set() or time.monotonic() >= deadline:
+                return Response(request.url,
+                                error=f"timeout: no complete answer in {request.timeout:g} s")
             return Response(request.url, error=f"{type(exc).__name__}: {exc}")
         if len(body) > request.max_bytes:
             return Response(request.url, status, headers,
                             error=f"response larger than {request.max_bytes} bytes")
         return Response(request.url, status, headers, body)
 
+    def _exchange(self, live: list[socket.socket], host: str, port: int,  # noqa: PLR0917
+                  path: str, context: ssl.SSLContext, request: Fetch, deadline: float
+                  ) -> tuple[bytes, tuple[tuple[str, str], ...], int]:
+        live[0].settimeout(_left(deadline))
+        sock = context.wrap_socket(live[0], server_hostname=host)
+        live.append(sock)
+        conn = http.client.HTTPSConnection(host, port, timeout=request.timeout,
+                                           context=context)
+        conn.sock = sock
+        try:
+            conn.request("GET", path, headers={"Host": host, "Connection": "close",
+                                               **dict(request.headers)})
+            sock.settimeout(_left(deadline))
+            resp = conn.getresponse()
+            chunks: list[bytes] = []
+            size = 0
+            while size <= request.max_bytes:
+                sock.settimeout(_left(deadline))
+                chunk = resp.read1(request.max_bytes + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            return b"".join(chunks), tuple(resp.getheaders()), resp.status
+        finally:
+            conn.close()
+
     async def afetch(self, request: Fetch) -> Response:
         return await asyncio.to_thread(self.fetch, request)
+
+
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the fetch deadline passed")
+    return left
+
+
+def _cut(live: list[socket.socket], expired: threading.Event) -> None:
+    expired.set()
+    # The plain socket method: it wakes a thread blocked in a read on this socket,
+    # TLS or not, without touching the TLS object that thread is using.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(live[-1], socket.SHUT_RDWR)
