@@ -1,11 +1,18 @@
-"""The public surface: names, import cost, the sans-I/O boundary (DESIGN.md §1, §5)."""
+"""The public surface: names, types, import cost, the sans-I/O boundary (DESIGN.md §1,
+§3, §5)."""
 
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 import subprocess
 import sys
+import types
+import typing
 from pathlib import Path
+
+import pytest
 
 import mailauth
 
@@ -14,27 +21,110 @@ SRC = Path(mailauth.__file__).parent
 IO_MODULES = {"_flow.py", "resolvers.py", "fetchers.py", "testing.py", "__main__.py"}
 BANNED = {"dns", "asyncio", "socket", "ssl", "http", "urllib", "smtplib"}
 
+PUBLIC = {
+    "mailauth": {
+        "MX", "TLSA", "Answer", "Check", "DKIMResult", "Fetch", "MailAuthError", "Outcome",
+        "ParseError", "Query", "Response", "SPFResult", "SignatureResult", "SigningError",
+        "Status", "UsageError", "__version__", "check_spf", "sign_dkim", "verify_dkim",
+    },
+    "mailauth.flows": {
+        "MX", "TLSA", "Answer", "AsyncFetcher", "AsyncResolver", "Check", "Effect", "Fetch",
+        "Fetcher", "Flow", "Outcome", "Query", "RRType", "Record", "Reply", "Resolver",
+        "Response", "Work", "fetch", "gather", "query", "query_all", "work",
+    },
+    "mailauth.message": {"HeaderField", "Message", "MessageSource", "parse_message"},
+    "mailauth.testing": {"FakeFetcher", "FakeResolver", "drive"},
+    "mailauth.errors": {"MailAuthError", "ParseError", "SigningError", "UsageError"},
+}
 
-def test_public_names() -> None:
-    assert set(mailauth.__all__) >= {
-        "Check", "Query", "Answer", "Outcome", "Fetch", "Response", "Status",
-        "MailAuthError", "ParseError", "SigningError",
-        "check_spf", "SPFResult", "verify_dkim", "sign_dkim", "DKIMResult", "SignatureResult",
-    }
-    for name in mailauth.__all__:
-        assert getattr(mailauth, name) is not None, name
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_names_are_exactly_these(module: str) -> None:
+    mod = importlib.import_module(module)
+    assert set(mod.__all__) == PUBLIC[module]
+    for name in mod.__all__:
+        assert getattr(mod, name) is not None, name
+
+
+def test_errors_are_what_they_promise() -> None:
     assert issubclass(mailauth.ParseError, ValueError)
     assert issubclass(mailauth.ParseError, mailauth.MailAuthError)
+    assert issubclass(mailauth.UsageError, ValueError)
+    assert issubclass(mailauth.UsageError, mailauth.MailAuthError)
     assert str(mailauth.Status.PERMERROR) == "permerror"
 
 
-def test_protocol_modules_import_no_io() -> None:
+def _public_modules() -> list[types.ModuleType]:
+    names = ["mailauth", "mailauth.flows", "mailauth.message", "mailauth.testing",
+             "mailauth.spf", "mailauth.dkim", "mailauth.resolvers", "mailauth.fetchers"]
+    return [importlib.import_module(n) for n in names]
+
+
+def _publicly_named() -> set[int]:
+    """ids of every object a public module exports."""
+    return {id(getattr(m, n)) for m in _public_modules() for n in m.__all__}
+
+
+def _classes_in(hint: object) -> list[type]:
+    if isinstance(hint, type) and not hint.__module__.startswith(("builtins", "typing")):
+        return [hint]
+    out: list[type] = []
+    for arg in typing.get_args(hint):
+        out += _classes_in(arg)
+    origin = typing.get_origin(hint)
+    if isinstance(origin, type) and origin.__module__.startswith("mailauth"):
+        out.append(origin)
+    return out
+
+
+def test_public_functions_take_and_return_only_public_types() -> None:
+    exported = _publicly_named()
     offenders = []
+    for module in _public_modules():
+        for name in module.__all__:
+            obj = getattr(module, name)
+            callables = [obj] if inspect.isfunction(obj) else []
+            if inspect.isclass(obj) and obj.__module__.startswith("mailauth"):
+                callables += [m for k, m in vars(obj).items()
+                              if inspect.isfunction(m) and not k.startswith("_")]
+            for fn in callables:
+                hints = typing.get_type_hints(fn)
+                for cls in (c for hint in hints.values() for c in _classes_in(hint)):
+                    if cls.__module__.startswith("mailauth") and id(cls) not in exported:
+                        offenders.append(f"{module.__name__}.{fn.__qualname__}: "
+                                         f"{cls.__module__}.{cls.__qualname__}")
+    assert sorted(set(offenders)) == []
+
+
+def test_the_cli_uses_only_the_public_api() -> None:
+    offenders = []
+    for path in (SRC / "cli").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module not in (None, "__future__"):
+                assert node.module is not None
+                module = node.module if node.level == 0 else "mailauth." + node.module \
+                    if node.level == 2 else "mailauth.cli." + node.module
+                parts = module.split(".")
+                if parts[:2] != ["mailauth", "cli"] and any(p.startswith("_") for p in parts):
+                    offenders.append(f"{path.name}: {module}")
+                offenders += [f"{path.name}: {module}.{a.name}" for a in node.names
+                              if a.name.startswith("_") and parts[:2] != ["mailauth", "cli"]]
+    assert offenders == []
+
+
+def _protocol_files() -> list[tuple[Path, ast.Module]]:
+    out = []
     for path in SRC.rglob("*.py"):
         rel = path.relative_to(SRC)
         if rel.parts[0] == "cli" or (rel.name in IO_MODULES and len(rel.parts) == 1):
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        out.append((rel, ast.parse(path.read_text(encoding="utf-8"))))
+    return out
+
+
+def test_protocol_modules_import_no_io() -> None:
+    offenders = []
+    for rel, tree in _protocol_files():
         for node in ast.walk(tree):
             names = []
             if isinstance(node, ast.Import):
@@ -42,6 +132,40 @@ def test_protocol_modules_import_no_io() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
             offenders += [f"{rel}: {n}" for n in names if n.split(".")[0] in BANNED]
+    assert offenders == []
+
+
+# Calls that read the clock or the file system: protocol code takes the time and any
+# file's contents from its caller (the public verb reads the clock once, DESIGN.md §1).
+CLOCK_AND_FILES = {"time.time", "time.time_ns", "datetime.now", "datetime.utcnow",
+                   "date.today", "datetime.datetime.now", "open", "io.open", "os.open",
+                   "read_text", "read_bytes", "os.listdir", "os.scandir", "os.stat"}
+# The edge: the one line in a public verb that reads the clock carries this marker.
+EDGE_MARK = "noqa: TID251"
+
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
+
+
+def test_protocol_modules_read_neither_the_clock_nor_files() -> None:
+    offenders = []
+    for rel, tree in _protocol_files():
+        lines = (SRC / rel).read_text(encoding="utf-8").splitlines()
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = _dotted(node.func)
+            last = name.rsplit(".", 1)[-1]
+            if name in CLOCK_AND_FILES or last in {"read_text", "read_bytes"}:
+                if EDGE_MARK not in lines[node.lineno - 1]:
+                    offenders.append(f"{rel}:{node.lineno}: {name}()")
+            elif name in {"time", "monotonic"} and isinstance(node.func, ast.Name):
+                offenders.append(f"{rel}:{node.lineno}: {name}() (imported bare)")
     assert offenders == []
 
 
@@ -56,6 +180,9 @@ def test_import_is_cheap() -> None:
 
 def test_import_does_not_load_heavy_dependencies() -> None:
     heavy = "('dns', 'cryptography', 'publicsuffix2')"
-    code = f"import sys, mailauth; print(' '.join(m for m in {heavy} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    for module in ("mailauth", "mailauth.flows", "mailauth.message"):
+        code = (f"import sys, {module}; "
+                f"print(' '.join(m for m in {heavy} if m in sys.modules))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+        assert out.stdout.strip() == "", module

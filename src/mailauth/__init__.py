@@ -1,15 +1,24 @@
 """mailauth: email authentication in pure Python.
 
-SPF (RFC 7208), DKIM (RFC 6376, 8301, 8463), DMARC, ARC, MTA-STS, TLS-RPT, DANE and
-Authentication-Results. Every check is a :class:`Check`: run it with ``.run()``
-(blocking, safe in scripts, threads and notebooks) or ``await check`` (asyncio).
+SPF (RFC 7208) and DKIM (RFC 6376, 8301, 8463): :func:`check_spf`,
+:func:`verify_dkim` and :func:`sign_dkim`. Every check is a :class:`Check`: run it
+with ``.run()`` (blocking, safe in scripts, threads and notebooks) or ``await check``
+(asyncio). :mod:`mailauth.flows` is the toolkit for writing checks and resolvers of
+your own, :mod:`mailauth.message` parses raw messages, :mod:`mailauth.testing` has
+in-memory DNS for tests and offline work.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._flow import MX, TLSA, Answer, Check, Fetch, Outcome, Query, Response
-from .errors import MailAuthError, ParseError, SigningError
+from .errors import MailAuthError, ParseError, SigningError, UsageError
 from .status import Status
+
+if TYPE_CHECKING:  # type checkers and editors see the real names; imports stay lazy
+    from .dkim import DKIMResult, SignatureResult, sign_dkim, verify_dkim
+    from .spf import SPFResult, check_spf
 
 __version__ = "0.1.0"
 
@@ -25,7 +34,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> object:  # PEP 562: the protocol modules on first use
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'mailauth' has no attribute {name!r}")
@@ -55,6 +64,7 @@ __all__ = [
     "SignatureResult",
     "SigningError",
     "Status",
+    "UsageError",
     "__version__",
     "check_spf",
     "sign_dkim",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .._flow import Check, Flow, Query, query
+from ..flows import Check, Flow, Query, query
 from ._common import add_dns_options, print_json, resolver_from_args
 
 
