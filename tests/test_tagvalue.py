@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -72,4 +75,103 @@ values = st.from_regex(r"([\x21-\x3a\x3c-\x7e]+( [\x21-\x3a\x3c-\x7e]+)*)?", ful
 @given(st.dictionaries(names, values, max_size=8), st.sampled_from(["; ", ";", " ;\r\n "]))
 def test_rendered_lists_round_trip(tags: dict[str, str], sep: str) -> None:
     text = sep.join(f"{k}={v}" for k, v in tags.items())
+    assert dict(parse_tag_list(text)) == tags
+
+
+# --- the parser against a plain reading of the grammar ----------------------------------
+#
+# parse_tag_list skips its FWS regex when the only line breaks are CRLF folds and one at
+# the end, and splits the text once. reference() is the straightforward form (the regex
+# on every text, a scan from ';' to ';'); both must accept the same texts with the same
+# tags and positions, and reject the others with the same message and position.
+
+_REF_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_REF_BAD_VALCHAR = re.compile(r"[^\x21-\x3a\x3c-\x7e \t\r\n]")
+_REF_BAD_FWS = re.compile(r"\r\n(?![ \t]|\Z)|\r(?!\n)(?![ \t]|\Z)|(?<!\r)\n(?![ \t]|\Z)")
+
+
+def reference(text: str, strict_values: bool) -> tuple[tuple[tuple[str, str], ...],
+                                                       tuple[int, ...]]:
+    bad_fws = _REF_BAD_FWS.search(text)
+    if bad_fws is not None:
+        raise ParseError("line break not followed by whitespace (invalid FWS)",
+                         position=bad_fws.start())
+    tags: list[tuple[str, str]] = []
+    positions: list[int] = []
+    pos = 0
+    while pos <= len(text):
+        semi = text.find(";", pos)
+        end = len(text) if semi < 0 else semi
+        spec = text[pos:end]
+        if spec.strip(" \t\r\n"):
+            eq = spec.find("=")
+            lead = len(spec) - len(spec.lstrip(" \t\r\n"))
+            if eq < 0:
+                raise ParseError(f"tag without '=': {spec.strip()!r}", position=pos + lead)
+            name = spec[:eq].strip(" \t\r\n")
+            if not _REF_NAME.match(name):
+                raise ParseError(f"invalid tag name {name!r}", position=pos + lead)
+            value = spec[eq + 1:].strip(" \t\r\n")
+            bad = _REF_BAD_VALCHAR.search(value) if strict_values else None
+            if bad is not None:
+                raise ParseError(f"invalid character {bad.group()!r} in value of tag {name!r}",
+                                 position=pos + eq + 1 + spec[eq + 1:].find(bad.group()))
+            if name in dict(tags):
+                raise ParseError(f"duplicate tag {name!r}", position=pos + lead)
+            tags.append((name, value))
+            positions.append(pos + lead)
+        if semi < 0:
+            break
+        pos = semi + 1
+    return tuple(tags), tuple(positions)
+
+
+def outcome(parse: Callable[[], object]) -> object:
+    try:
+        return parse()
+    except ParseError as exc:
+        return ("error", exc.message, exc.position)
+
+
+# Pieces that meet every branch: folds, bare CR/LF, breaks at the end, empty specs,
+# duplicate and invalid names, characters outside VALCHAR.
+_PIECES = ["a", "b", "bh", "v", "p", "_x", "9", "=", "=", ";", ";", " ", "\t", "\r\n",
+           "\r\n ", "\r\n\t", "\r", "\n", "\n ", "\r ", "x1", "é", "\x7f", ":", "DKIM1"]
+tag_texts = st.one_of(st.lists(st.sampled_from(_PIECES), max_size=24).map("".join),
+                      st.text(alphabet=st.characters(max_codepoint=0x7f), max_size=40))
+
+
+def check_agreement(text: str, strict_values: bool) -> None:
+    ours = outcome(lambda: (lambda t: (t.tags, t.positions))(
+        parse_tag_list(text, strict_values=strict_values)))
+    assert ours == outcome(lambda: reference(text, strict_values)), text
+
+
+@settings(max_examples=3000, deadline=None)
+@given(tag_texts, st.booleans())
+def test_parser_agrees_with_the_plain_reading(text: str, strict_values: bool) -> None:
+    check_agreement(text, strict_values)
+
+
+@pytest.mark.slow
+@settings(max_examples=20000, deadline=None)
+@given(tag_texts, st.booleans())
+def test_slow_parser_agrees_with_the_plain_reading(text: str, strict_values: bool) -> None:
+    check_agreement(text, strict_values)
+
+
+@pytest.mark.parametrize("text", ["p=\n\n\n", "\n\n", "\r\r", "b=a\r\n\n", "\n\r",
+                                  "a=1\r\n\r\n", "a=1\r\r\n", "a=1 \r\n\r\n b=2"])
+def test_more_than_one_line_break_at_the_end_is_invalid_fws(text: str) -> None:
+    # Only the text's last line break may be followed by nothing (RFC 6376 §3.2 FWS).
+    with pytest.raises(ParseError, match="FWS"):
+        parse_tag_list(text)
+
+
+@pytest.mark.parametrize("text, tags", [
+    ("p=\r\n", {"p": ""}), ("p=x\r", {"p": "x"}), ("p=x\n", {"p": "x"}),
+    ("a=1;\r\n b=2\r\n", {"a": "1", "b": "2"}), ("a=1;\n\tb=2", {"a": "1", "b": "2"}),
+    ("a=x\r\n y", {"a": "x\r\n y"}),
+])
+def test_folds_and_one_final_line_break_are_valid(text: str, tags: dict[str, str]) -> None:
     assert dict(parse_tag_list(text)) == tags

@@ -56,6 +56,21 @@ class TagList(Mapping[str, str]):
         return None
 
 
+def _bad_fws(text: str) -> int | None:
+    """Where a line break neither folds (is followed by WSP) nor ends the text, or None."""
+    if "\n" not in text and "\r" not in text:
+        return None
+    # Most texts fold only with CRLF WSP and may end in a line break: when nothing else
+    # is left after removing those, there is no need for the regex (~20 ns a character).
+    body = text[:-2] if text.endswith("\r\n") else \
+        text[:-1] if text.endswith(("\r", "\n")) else text
+    unfolded = body.replace("\r\n ", " ").replace("\r\n\t", " ")
+    if "\n" not in unfolded and "\r" not in unfolded:
+        return None
+    bad = _BAD_FWS.search(text)
+    return None if bad is None else bad.start()
+
+
 def parse_tag_list(text: str, *, strict_values: bool = True, rfc: str = _RFC) -> TagList:
     """Parse a tag=value list.
 
@@ -67,43 +82,37 @@ def parse_tag_list(text: str, *, strict_values: bool = True, rfc: str = _RFC) ->
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_tag_list() takes str, not {type(text).__name__}")
+    bad_fws = _bad_fws(text)
+    if bad_fws is not None:
+        raise ParseError("line break not followed by whitespace (invalid FWS)",
+                         position=bad_fws, rfc=rfc, text=text)
     tags: list[tuple[str, str]] = []
     positions: list[int] = []
     seen: set[str] = set()
-    pos = 0
-    n = len(text)
-    bad_fws = _BAD_FWS.search(text)
-    if bad_fws is not None:
-        raise ParseError("line break not followed by whitespace (invalid FWS)",
-                         position=bad_fws.start(), rfc=rfc, text=text)
-    while pos <= n:
-        semi = text.find(";", pos)
-        end = n if semi < 0 else semi
-        spec = text[pos:end]
-        if spec.strip(_FWS_CHARS):
-            eq = spec.find("=")
-            lead = len(spec) - len(spec.lstrip(_FWS_CHARS))
-            if eq < 0:
-                raise ParseError(f"tag without '=': {spec.strip()!r}", position=pos + lead,
-                                 rfc=rfc, text=text)
-            name = spec[:eq].strip(_FWS_CHARS)
-            if not _NAME.match(name):
-                raise ParseError(f"invalid tag name {name!r}", position=pos + lead, rfc=rfc,
+    pos = 0  # where the current spec starts
+    for spec in text.split(";"):
+        raw_name, eq, value = spec.partition("=")
+        name = raw_name.strip(_FWS_CHARS)
+        at = pos + len(raw_name) - len(raw_name.lstrip(_FWS_CHARS))  # the name's offset
+        if not eq:
+            if name:
+                raise ParseError(f"tag without '=': {spec.strip()!r}", position=at, rfc=rfc,
                                  text=text)
-            value = spec[eq + 1:].strip(_FWS_CHARS)
+            # An empty spec (";;" or a trailing ";") is tolerated, as every verifier does.
+        else:
+            if not _NAME.match(name):
+                raise ParseError(f"invalid tag name {name!r}", position=at, rfc=rfc, text=text)
+            value = value.strip(_FWS_CHARS)
             if strict_values:
                 bad = _BAD_VALCHAR.search(value)
                 if bad is not None:
-                    raise ParseError(f"invalid character {bad.group()!r} in value of tag {name!r}",
-                                     position=pos + eq + 1 + spec[eq + 1:].find(bad.group()),
-                                     rfc=rfc, text=text)
+                    where = pos + spec.find(bad.group(), len(raw_name) + 1)
+                    raise ParseError(f"invalid character {bad.group()!r} in value of tag "
+                                     f"{name!r}", position=where, rfc=rfc, text=text)
             if name in seen:
-                raise ParseError(f"duplicate tag {name!r}", position=pos + lead, rfc=rfc, text=text)
+                raise ParseError(f"duplicate tag {name!r}", position=at, rfc=rfc, text=text)
             seen.add(name)
             tags.append((name, value))
-            positions.append(pos + lead)
-        # An empty spec (";;" or a trailing ";") is tolerated, as every verifier does.
-        if semi < 0:
-            break
-        pos = semi + 1
+            positions.append(at)
+        pos += len(spec) + 1
     return TagList(tuple(tags), tuple(positions))
