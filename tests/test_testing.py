@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from pathlib import Path
 
 import pytest
 
-from mailauth._flow import MX, TLSA, Outcome, Query
+from mailauth.errors import ParseError, UsageError
+from mailauth.flows import MX, TLSA, Outcome, Query
 from mailauth.testing import FakeResolver
 
 ZONE_TEXT = """
@@ -91,3 +93,19 @@ def test_async_side_and_bad_zone() -> None:
         FakeResolver.from_zone("this is not a zone\n")
     with pytest.raises(TypeError):
         FakeResolver({"a.example": {"TXT": [42]}})
+
+
+def test_from_zone_given_a_path_says_so(tmp_path: Path) -> None:
+    zone = tmp_path / "example.zone"
+    zone.write_text(ZONE_TEXT)
+    for given in (zone, str(zone)):
+        with pytest.raises(UsageError, match="not a file name"):
+            FakeResolver.from_zone(given)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="as str, not bytes"):
+        FakeResolver.from_zone(ZONE_TEXT.encode())  # type: ignore[arg-type]
+    assert FakeResolver.from_zone(zone.read_text()).answer(Query("mx.example.net", "A")).ok
+
+
+def test_from_zone_errors_are_parse_errors_with_the_line() -> None:
+    with pytest.raises(ParseError, match=r"zone text does not parse: <zone>:\d+: "):
+        FakeResolver.from_zone("$ORIGIN example.org.\nwww 300 IN A not-an-address\n")

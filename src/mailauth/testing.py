@@ -9,6 +9,7 @@ with records below it exists, RFC 8020), and records every query it was asked.
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias, TypeVar, cast
 
@@ -131,8 +132,24 @@ class FakeResolver:
         """A resolver from RFC 1035 zone-file text (``$ORIGIN``, ``$TTL``, ``@`` work).
 
         Without ``$ORIGIN`` or ``origin`` the names must be absolute. One text may hold
-        records of several zones; a zone with no SOA record is accepted.
+        records of several zones; a zone with no SOA record is accepted. It takes the
+        text, not a file name: ``FakeResolver.from_zone(Path(p).read_text())``.
+
+        :raises UsageError: for a path (a ``Path``, or a one-line string naming an
+            existing file) given instead of text.
+        :raises ParseError: for text that does not parse as a zone file.
         """
+        from .errors import ParseError, UsageError
+
+        if isinstance(text, os.PathLike) or (
+                isinstance(text, str) and "\n" not in text.strip() and " " not in text.strip()
+                and text.strip() and os.path.isfile(text.strip())):
+            raise UsageError(f"from_zone takes zone-file text, not a file name ({text!s}); "
+                             "read the file first: FakeResolver.from_zone(Path(name)"
+                             ".read_text())")
+        if not isinstance(text, str):
+            raise UsageError(f"from_zone takes zone-file text as str, not "
+                             f"{type(text).__name__}")
         import dns.exception
         import dns.name
         import dns.rdataclass
@@ -168,7 +185,7 @@ class FakeResolver:
                     reader.current_origin = dns.name.from_text(origin)
                 reader.read()
         except (dns.exception.DNSException, ValueError) as exc:
-            raise ValueError(f"zone text does not parse: {exc}") from exc
+            raise ParseError(f"zone text does not parse: {exc}", rfc="RFC 1035 §5") from exc
         for owner in soa_owners:
             fake._mark_exists(normalize_qname(owner))
         for rrset in manager.rrsets:
