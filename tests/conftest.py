@@ -43,7 +43,7 @@ class _Pipe(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buf: bytearray) -> int:  # type: ignore[override]
+    def readinto(self, buf: memoryview) -> int:  # type: ignore[override]
         chunk = self._b.read(len(buf))
         buf[: len(chunk)] = chunk
         return len(chunk)

@@ -31,7 +31,7 @@ def pyspf_dnslookup(fake: FakeResolver, *, memo: bool = False) -> Any:
         for rec in answer.records:
             value: Any
             if qtype == "AAAA":
-                value = ipaddress.IPv6Address(rec).packed  # type: ignore[arg-type]
+                value = ipaddress.IPv6Address(str(rec)).packed
             elif qtype == "MX":
                 value = (rec.preference, rec.exchange)  # type: ignore[union-attr]
             elif qtype == "TXT":

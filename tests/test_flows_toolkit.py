@@ -340,7 +340,7 @@ def test_an_effect_that_is_not_one_is_a_type_error_in_both_drivers() -> None:
 # --- typed records -------------------------------------------------------------------------
 
 def test_query_types_are_checked() -> None:
-    assert Query("a.example", "txt").key() == ("a.example", "TXT")
+    assert Query("a.example", "txt").key() == ("a.example", "TXT")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unsupported record type 'SPF'"):
         Query("a.example", "SPF")  # type: ignore[arg-type]
 

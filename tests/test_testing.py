@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailauth.errors import ParseError, UsageError
-from mailauth.flows import MX, TLSA, Outcome, Query
+from mailauth.flows import MX, TLSA, Answer, Outcome, Query, RRType
 from mailauth.testing import FakeResolver
 
 ZONE_TEXT = """
@@ -30,7 +30,7 @@ _25._tcp.mx TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef012345678
 """
 
 
-def answer(fake: FakeResolver, name: str, rdtype: str):  # type: ignore[no-untyped-def]
+def answer(fake: FakeResolver, name: str, rdtype: RRType) -> Answer:
     return fake.resolve(Query(name, rdtype))
 
 

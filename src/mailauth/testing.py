@@ -93,7 +93,7 @@ class FakeResolver:
     ``queries`` lists every query asked, in order.
     """
 
-    def __init__(self, records: Mapping[str, Mapping[str, Iterable[Any]]] | None = None, *,
+    def __init__(self, records: Mapping[str, Mapping[str, Any]] | None = None, *,
                  tempfail: Iterable[NameType] = (), authentic: Iterable[str] = ()) -> None:
         self._data: dict[str, dict[str, list[Record]]] = {}
         self._existing: set[str] = set()
@@ -268,7 +268,7 @@ class FakeFetcher:
 Step: TypeAlias = tuple[Effect, Reply]
 
 
-def drive(flow: Flow[T], script: Iterable[Step] | Iterable[Effect], *,
+def drive(flow: Flow[T], script: Iterable[Step | Effect], *,
           resolver: Resolver | None = None, fetcher: FakeFetcher | None = None) -> T:
     """Step ``flow`` against a script of the effects it must yield; its result.
 
