@@ -23,6 +23,9 @@ import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
 import pytest
 
 from mailauth import MX, TLSA, Answer, Check, Fetch, Outcome, Query
@@ -225,6 +228,119 @@ def test_records_are_typed(driver: str, server: DNSResolver, name: str, rdtype: 
     assert sorted(answer.records, key=str) == sorted(expected, key=str)
     assert all(type(r) is type(expected[0]) for r in answer.records)
     assert answer.ttl is not None and 0 <= answer.ttl <= 300
+
+
+# --- one bad record is not a failed lookup (RFC 7672 §2.2) ---------------------------------
+# _25._tcp.partial.example.test has a good TLSA record and one with 31 bytes for SHA-256;
+# _25._tcp.unusable.example.test only bad ones. knotd serves and signs them, unbound
+# validates them; dnspython 2.9 would refuse the whole response.
+
+TLSA_PARTIAL = TLSA(3, 1, 1, b"\xc0" * 32)
+
+
+@pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
+def test_unusable_tlsa_record_is_left_out(driver: str, infra: Infra, tcp: bool) -> None:
+    for resolver, authentic in ((infra.resolver(tcp=tcp), True),
+                                (infra.authoritative(tcp=tcp), False)):
+        start = time.monotonic()
+        answer = ask(driver, resolver, "_25._tcp.partial.example.test", "TLSA")
+        assert time.monotonic() - start < 2.0, "waited for a timeout"
+        assert answer.outcome is Outcome.OK, answer.describe()
+        assert answer.records == (TLSA_PARTIAL,)
+        assert answer.authentic is authentic
+        assert answer.reason.startswith("1 unusable TLSA record left out"), answer.reason
+
+
+@pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
+def test_only_unusable_tlsa_records(driver: str, server: DNSResolver, tcp: bool) -> None:
+    server.tcp = tcp
+    answer = ask(driver, server, "_25._tcp.unusable.example.test", "TLSA")
+    # records are published but none is usable: OK with no records, not NODATA
+    assert answer.outcome is Outcome.OK, answer.describe()
+    assert answer.records == ()
+    assert answer.reason.startswith("2 unusable TLSA records left out"), answer.reason
+
+
+def test_tlsa_through_a_cname_keeps_the_good_record(driver: str, infra: Infra) -> None:
+    owner = f"cn-{uuid.uuid4().hex[:8]}"
+    infra.set_records("example.test", f"_25._tcp.{owner}", "CNAME",
+                      "_25._tcp.partial.example.test.")
+    try:
+        answer = ask(driver, infra.resolver(), f"_25._tcp.{owner}.example.test", "TLSA")
+    finally:
+        infra.set_records("example.test", f"_25._tcp.{owner}", "CNAME")
+    assert answer.records == (TLSA_PARTIAL,), answer.describe()
+    assert answer.canonical_name == "_25._tcp.partial.example.test"
+    assert "unusable TLSA record" in answer.reason
+
+
+def _tlsa_reply(*rdata: bytes, mx: bytes | None = None,
+                stray_first: bool = False) -> Callable[[dns.message.Message], list[bytes]]:
+    """Replies to a TLSA query with the given raw rdata (unchecked), optionally with an
+    MX record in the answer, and optionally after a datagram with another query's id."""
+    def reply(q: dns.message.Message) -> list[bytes]:
+        r = dns.message.make_response(q)
+        owner = q.question[0].name
+        tlsa = r.find_rrset(r.answer, owner, dns.rdataclass.IN, dns.rdatatype.TLSA,
+                            create=True)
+        for data in rdata:
+            tlsa.add(dns.rdata.GenericRdata(dns.rdataclass.IN, dns.rdatatype.TLSA, data), 60)
+        if mx is not None:
+            rrset = r.find_rrset(r.answer, owner, dns.rdataclass.IN, dns.rdatatype.MX,
+                                 create=True)
+            rrset.add(dns.rdata.GenericRdata(dns.rdataclass.IN, dns.rdatatype.MX, mx), 60)
+        wire = r.to_wire()
+        stray = ((wire[0] ^ 0x55) & 0xFF).to_bytes(1, "big") + wire[1:]
+        return [stray, wire] if stray_first else [wire]
+    return reply
+
+
+class MultiReplyServer(SilentServer):
+    """A UDP DNS server on 127.0.0.1 that sends every datagram of ``reply(query)``."""
+
+    def __init__(self, reply: Callable[[dns.message.Message], list[bytes]]) -> None:
+        self.reply = reply
+        super().__init__()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.received.append(data)
+            for datagram in self.reply(dns.message.from_wire(data)):
+                self.sock.sendto(datagram, peer)
+
+
+def test_tlsa_datagram_for_another_query_is_ignored(driver: str) -> None:
+    good, short = bytes([3, 1, 1]) + b"\xc0" * 32, bytes([3, 1, 1]) + b"\xba" * 31
+    server = MultiReplyServer(_tlsa_reply(good, short, stray_first=True))
+    try:
+        resolver = DNSResolver(["127.0.0.1"], port=server.port, timeout=2.0)
+        answer = ask(driver, resolver, "_25._tcp.mx.example.test", "TLSA", timeout=2.0)
+    finally:
+        server.close()
+    assert answer.records == (TLSA_PARTIAL,), answer.describe()
+    assert "1 unusable TLSA record" in answer.reason
+
+
+def test_tlsa_response_with_a_broken_mx_is_tempfail_at_once(driver: str) -> None:
+    # Only TLSA/SMIMEA data is forgiven: a broken MX makes the response unusable, and the
+    # answer says so without waiting for the timeout.
+    good = bytes([3, 1, 1]) + b"\xc0" * 32
+    server = MultiReplyServer(_tlsa_reply(good, mx=b"\x00\x0a\x03mx"))
+    try:
+        resolver = DNSResolver(["127.0.0.1"], port=server.port, timeout=3.0)
+        start = time.monotonic()
+        answer = ask(driver, resolver, "_25._tcp.mx.example.test", "TLSA", timeout=3.0)
+        elapsed = time.monotonic() - start
+    finally:
+        server.close()
+    assert answer.outcome is Outcome.TEMPFAIL, answer.describe()
+    assert elapsed < 2.0, f"took {elapsed:.1f}s"
 
 
 def test_cname_is_followed_and_reported(driver: str, unbound: DNSResolver) -> None:
