@@ -4,6 +4,7 @@ tests/integration/test_resolvers_live.py does the same against real servers)."""
 from __future__ import annotations
 
 import struct
+from typing import Any, cast
 
 import dns.exception
 import dns.flags
@@ -29,18 +30,23 @@ from mailauth.resolvers import (
 Q = Query("example.org", "TXT")
 
 
+def _new(cls: Any, *args: Any, **kwargs: Any) -> Exception:
+    """An exception of a dnspython class (their constructors are untyped)."""
+    return cast(Exception, cls(*args, **kwargs))
+
+
 @pytest.mark.parametrize("exc,outcome,reason", [
-    (dns.resolver.NoAnswer(), Outcome.NODATA, ""),
-    (dns.exception.Timeout(), Outcome.TEMPFAIL, "timeout"),
-    (dns.resolver.LifetimeTimeout(timeout=1.0, errors=[]), Outcome.TEMPFAIL, "timeout"),
-    (dns.resolver.NoNameservers(request=dns.message.make_query("example.org", "TXT"),
-                                errors=[("127.0.0.1", False, 53, "SERVFAIL", None)]),
+    (_new(dns.resolver.NoAnswer), Outcome.NODATA, ""),
+    (_new(dns.exception.Timeout), Outcome.TEMPFAIL, "timeout"),
+    (_new(dns.resolver.LifetimeTimeout, timeout=1.0, errors=[]), Outcome.TEMPFAIL, "timeout"),
+    (_new(dns.resolver.NoNameservers, request=dns.message.make_query("example.org", "TXT"),
+          errors=[("127.0.0.1", False, 53, "SERVFAIL", None)]),
      Outcome.TEMPFAIL, "127.0.0.1: SERVFAIL"),
-    (dns.resolver.YXDOMAIN(), Outcome.TEMPFAIL, "YXDOMAIN"),
-    (dns.name.LabelTooLong(), Outcome.NXDOMAIN, "invalid name"),
-    (dns.name.EmptyLabel(), Outcome.NXDOMAIN, "invalid name"),
+    (_new(dns.resolver.YXDOMAIN), Outcome.TEMPFAIL, "YXDOMAIN"),
+    (_new(dns.name.LabelTooLong), Outcome.NXDOMAIN, "invalid name"),
+    (_new(dns.name.EmptyLabel), Outcome.NXDOMAIN, "invalid name"),
     (ConnectionRefusedError("refused"), Outcome.TEMPFAIL, "network error"),
-    (dns.exception.FormError("bad packet"), Outcome.TEMPFAIL, "FormError"),
+    (_new(dns.exception.FormError, "bad packet"), Outcome.TEMPFAIL, "FormError"),
 ])
 def test_exception_mapping(exc: Exception, outcome: Outcome, reason: str) -> None:
     answer = DNSResolver()._from_exception(Q, exc)
@@ -50,7 +56,7 @@ def test_exception_mapping(exc: Exception, outcome: Outcome, reason: str) -> Non
 
 
 def test_nxdomain_mapping() -> None:
-    exc = dns.resolver.NXDOMAIN(qnames=[dns.name.from_text("example.org")], responses={})
+    exc = _new(dns.resolver.NXDOMAIN, qnames=[dns.name.from_text("example.org")], responses={})
     answer = DNSResolver(trust_ad=True)._from_exception(Q, exc)
     assert answer.outcome is Outcome.NXDOMAIN and not answer.authentic
 
@@ -176,8 +182,9 @@ def test_truncated_response_is_reported_as_truncated() -> None:
 
 
 def _answer_from(wire: bytes, qtype: str = "TLSA") -> dns.resolver.Answer:
+    response = cast(dns.message.QueryMessage, parse_response(wire))
     return dns.resolver.Answer(dns.name.from_text(OWNER), dns.rdatatype.from_text(qtype),
-                               dns.rdataclass.IN, parse_response(wire))
+                               dns.rdataclass.IN, response)
 
 
 @pytest.mark.skipif(dns.version.MINOR < 9, reason="dnspython < 2.9 keeps the record")

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .psl import PublicSuffixList
 
 __all__ = [
     "AlignmentMode",
@@ -118,32 +121,38 @@ def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return ip
 
 
-@lru_cache(maxsize=4)
-def public_suffix_list(path: str | None = None) -> Any:
-    """The Public Suffix List: publicsuffix2's bundled copy, or a newer file."""
-    import publicsuffix2
+def public_suffix_list(path: str | None = None) -> PublicSuffixList:
+    """The Public Suffix List: the file at ``path`` (read once, memoised), or
+    :func:`mailauth.psl.default_public_suffix_list` (a current packaged copy, else the
+    2019 one with a warning). The reading is done by :mod:`mailauth.psl`, the edge."""
+    from . import psl
 
     if path is None:
-        return publicsuffix2.PublicSuffixList()
-    with open(path, encoding="utf-8") as f:
-        return publicsuffix2.PublicSuffixList(f)
+        return psl.default_public_suffix_list()
+    return _psl_file(path)
 
 
-def organizational_domain_psl(name: str, *, psl_file: str | None = None) -> str:
+@lru_cache(maxsize=4)
+def _psl_file(path: str) -> PublicSuffixList:
+    from . import psl
+
+    return psl.load_public_suffix_list(path)
+
+
+def organizational_domain_psl(name: str, *, psl: PublicSuffixList | None = None,
+                              psl_file: str | None = None) -> str:
     """The organizational domain by the Public Suffix List (RFC 7489 §3.2).
 
     The public suffix plus one label; a name that is itself a public suffix is its
-    own organizational domain. ``psl_file`` loads a newer list than the bundled one.
+    own organizational domain.
+
+    :param psl: the list, as loaded by :func:`mailauth.psl.load_public_suffix_list`
+        (the way for a check to receive it from its caller).
+    :param psl_file: a ``public_suffix_list.dat`` to read instead (memoised by path).
+    Without either, the default list (:func:`public_suffix_list`).
     """
-    domain = normalize_domain(name)
-    psl = public_suffix_list(psl_file)
-    # The public suffix by the PSL algorithm: wildcard rules apply, and a name under
-    # no rule falls under the implicit "*" rule (its last label is the suffix).
-    suffix = str(psl.get_tld(domain, wildcard=True, strict=False) or domain.rsplit(".", 1)[-1])
-    if domain == suffix or not domain.endswith("." + suffix):
-        return domain
-    head = domain[: -len(suffix) - 1]
-    return f"{head.rsplit('.', 1)[-1]}.{suffix}"
+    table = psl if psl is not None else public_suffix_list(psl_file)
+    return table.organizational_domain(normalize_domain(name))
 
 
 def aligned(a: str, b: str, mode: AlignmentMode = "r", *,

@@ -52,7 +52,7 @@ def main(argv: list[str]) -> None:
         if name in BAD_CERT_HOSTS:
             sslobj.context = bad_ctx
 
-    good_ctx.sni_callback = pick_cert  # type: ignore[assignment]
+    good_ctx.sni_callback = pick_cert  # type: ignore[assignment, unused-ignore]
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
