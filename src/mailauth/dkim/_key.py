@@ -21,6 +21,7 @@ from ..errors import SigningError
 
 __all__ = [
     "GeneratedKey",
+    "KeyDecodeError",
     "PrivateKey",
     "PublicKey",
     "generate_key",
@@ -36,39 +37,6 @@ class KeyDecodeError(ValueError):
     """The p= bytes are not a key of the announced type."""
 
 
-def _der_length(data: bytes, pos: int) -> tuple[int, int]:
-    first = data[pos]
-    pos += 1
-    if first < 0x80:
-        return first, pos
-    count = first & 0x7F
-    if count == 0 or count > 4 or pos + count > len(data):
-        raise KeyDecodeError("bad DER length")
-    return int.from_bytes(data[pos:pos + count], "big"), pos + count
-
-
-def _der_integer(data: bytes, pos: int) -> tuple[int, int]:
-    if pos >= len(data) or data[pos] != 0x02:
-        raise KeyDecodeError("DER INTEGER expected")
-    length, pos = _der_length(data, pos + 1)
-    if pos + length > len(data):
-        raise KeyDecodeError("truncated DER INTEGER")
-    return int.from_bytes(data[pos:pos + length], "big", signed=True), pos + length
-
-
-def _pkcs1_rsa(der: bytes) -> rsa.RSAPublicKey:
-    """RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }."""
-    try:
-        if not der or der[0] != 0x30:
-            raise KeyDecodeError("not a DER SEQUENCE")
-        _, pos = _der_length(der, 1)
-        n, pos = _der_integer(der, pos)
-        e, pos = _der_integer(der, pos)
-        return rsa.RSAPublicNumbers(e, n).public_key()
-    except (IndexError, ValueError) as exc:
-        raise KeyDecodeError(f"not an RSA public key: {exc}") from None
-
-
 @lru_cache(maxsize=512)
 def load_public_key(key_type: str, data: bytes) -> PublicKey:
     """The public key in a key record's decoded ``p=``.
@@ -79,13 +47,18 @@ def load_public_key(key_type: str, data: bytes) -> PublicKey:
         if len(data) != 32:
             raise KeyDecodeError(f"an Ed25519 key is 32 octets, not {len(data)} "
                                  "(RFC 8463 §4.2)")
-        return ed25519.Ed25519PublicKey.from_public_bytes(data)
+        try:
+            return ed25519.Ed25519PublicKey.from_public_bytes(data)
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise KeyDecodeError(f"not an Ed25519 public key: {exc}") from None
     if key_type != "rsa":
         raise KeyDecodeError(f"unknown key type {key_type}")
     try:
+        # SubjectPublicKeyInfo; cryptography falls back to a bare PKCS#1 RSAPublicKey.
         key = serialization.load_der_public_key(data)
     except (ValueError, UnsupportedAlgorithm):
-        return _pkcs1_rsa(data)
+        raise KeyDecodeError("not the DER of an RSA public key (SubjectPublicKeyInfo or "
+                             "PKCS#1 RSAPublicKey)") from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise KeyDecodeError(f"p= holds a {type(key).__name__}, not an RSA key")
     return key
