@@ -33,7 +33,7 @@ from mailauth.dkim import (
     sign_dkim,
     verify_dkim,
 )
-from mailauth.dkim._canon import BodyHasher
+from mailauth.dkim._hashing import BodyHasher
 from mailauth.testing import FakeResolver
 
 CANONS = ["simple/simple", "simple/relaxed", "relaxed/simple", "relaxed/relaxed"]

@@ -10,15 +10,13 @@ below) and regexes, never line by line in Python.
 from __future__ import annotations
 
 import codecs
-import hashlib
 import re
 from collections.abc import Iterable
 from itertools import islice
-from typing import Literal, Protocol
+from typing import Literal
 
 __all__ = [
     "BodyCanonicalizer",
-    "BodyHasher",
     "Canonicalization",
     "canonicalize_body",
     "canonicalize_header",
@@ -307,41 +305,3 @@ def canonicalize_body(body: bytes | Iterable[bytes], method: Canonicalization) -
         out.extend(canon.feed_views(bytes(chunk)))
     out.append(canon.finish())
     return b"".join(out)
-
-
-class _Hash(Protocol):
-    def update(self, data: bytes | memoryview, /) -> None: ...
-    def digest(self) -> bytes: ...
-
-
-_HASHES = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
-
-
-class BodyHasher:
-    """Hashes a canonical body, honouring a length limit (the ``l=`` tag, §3.5).
-
-    ``length`` counts every canonical octet seen, so ``length - limit`` is what the
-    signature leaves unsigned.
-    """
-
-    __slots__ = ("_hash", "length", "limit")
-
-    def __init__(self, hash_name: str, limit: int | None = None) -> None:
-        make = _HASHES.get(hash_name)
-        self._hash: _Hash = make() if make is not None else hashlib.new(hash_name)
-        self.limit = limit
-        self.length = 0
-
-    def update(self, data: bytes | memoryview) -> None:
-        if not data:
-            return
-        limit = self.limit
-        if limit is None:
-            self._hash.update(data)
-        elif self.length < limit:
-            room = limit - self.length
-            self._hash.update(data if len(data) <= room else data[:room])
-        self.length += len(data)
-
-    def digest(self) -> bytes:
-        return self._hash.digest()

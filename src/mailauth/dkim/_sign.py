@@ -1,23 +1,26 @@
-"""Signing (RFC 6376 §5): no I/O, returns the DKIM-Signature field to prepend."""
+"""Signing (RFC 6376 §5): no I/O, returns the DKIM-Signature field to prepend.
+
+:func:`sign_message` reads as the steps of §5: check the key and the arguments,
+choose the header fields (:func:`choose_headers`), hash the body, write the tags,
+fold them, and sign the header hash input with ``b=`` empty.
+"""
 
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Iterable, Sequence
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .._domain import normalize_domain
 from .._message import Message
 from ..errors import SigningError
+from ._crypto import sign_digest
+from ._hashing import hash_bodies, header_hash_input
 from ._key import PrivateKey, load_private_key
-from ._signature import _SELECTOR, CANONICALIZATIONS
-from ._verify import hash_bodies, header_hash_input
+from ._tags import CANONICALIZATIONS, SELECTOR
 
-__all__ = ["DEFAULT_OVERSIGN", "RECOMMENDED_HEADERS", "sign_message"]
+__all__ = ["DEFAULT_OVERSIGN", "RECOMMENDED_HEADERS", "choose_headers", "sign_message"]
 
 # RFC 6376 §5.4.1 lists these as the fields to sign, plus RFC 8058's
 # List-Unsubscribe-Post; a field is signed only when the message has it.
@@ -81,48 +84,105 @@ def sign_message(message: Message, *, domain: str, selector: str,
                  key: bytes | str | PrivateKey, headers: Iterable[str] | None = None,
                  oversign: bool | Iterable[str] = True,
                  canonicalization: str = "relaxed/relaxed", identity: str | None = None,
-                 timestamp: int | bool | None = None, expiration: int | None = None,
+                 timestamp: int | None = None, expiration: int | None = None,
                  body_length: bool | int = False, algorithm: str | None = None,
                  query_method: bool = False, header_list_separator: str = ":",
                  ) -> bytes:
-    """See :func:`mailauth.dkim.sign_dkim`."""
+    """See :func:`mailauth.dkim.sign_dkim`; ``timestamp`` is Unix seconds or None
+    (the public verb reads the clock for ``timestamp=True``)."""
+    private, algorithm = _signing_key(key, algorithm)
+    d = _signing_domain(domain, selector)
+    header_canon, body_canon = _canonicalization(canonicalization)
+    if identity is not None:
+        _check_identity(identity, d)
+    names = choose_headers(message, headers, oversign)
+    if expiration is not None and timestamp is not None and expiration <= timestamp:
+        raise ValueError("expiration must be after the timestamp (§3.5 x=)")
+    body_hash, limit = _body_hash(message, body_canon, body_length)
+
+    tags = ["v=1", f"a={algorithm}", f"c={header_canon}/{body_canon}", f"d={d}"]
+    if identity is not None:
+        tags.append(f"i={identity}")
+    if query_method:
+        tags.append("q=dns/txt")
+    tags.append(f"s={selector}")
+    if timestamp is not None:
+        tags.append(f"t={int(timestamp)}")
+    if expiration is not None:
+        tags.append(f"x={int(expiration)}")
+    if limit is not None:
+        tags.append(f"l={limit}")
+    tags.append("h=" + header_list_separator.join(names))
+    tags.append("bh=" + base64.b64encode(body_hash).decode("ascii"))
+    tags.append("b=")
+    unsigned = _fold(tags, "DKIM-Signature:")
+
+    # §3.7: the header hash covers the new field itself, with b= empty.
+    data = header_hash_input(message.headers, names, unsigned.encode("utf-8") + b"\r\n",
+                             header_canon)
+    b64 = base64.b64encode(sign_digest(private, "sha256", data)).decode("ascii")
+    last_line = unsigned.rsplit("\r\n", 1)[-1]
+    return (unsigned + _fold_b64(b64, _LINE - len(last_line))).encode("utf-8") + b"\r\n"
+
+
+def _signing_key(key: bytes | str | PrivateKey, algorithm: str | None
+                 ) -> tuple[PrivateKey, str]:
+    """The private key and the algorithm it signs with (RFC 8301, RFC 8463)."""
     private = load_private_key(key)
     is_ed = isinstance(private, ed25519.Ed25519PrivateKey)
     natural = "ed25519-sha256" if is_ed else "rsa-sha256"
-    algorithm = (algorithm or natural).lower()
-    if algorithm != natural:
+    chosen = (algorithm or natural).lower()
+    if chosen != natural:
         raise SigningError(f"a {'Ed25519' if is_ed else 'RSA'} key signs with {natural}, "
-                           f"not {algorithm} (RFC 8301 forbids rsa-sha1 for signers)")
-    if not is_ed and private.key_size < 1024:  # type: ignore[union-attr]
-        raise SigningError(f"the RSA key has {private.key_size} bits; RFC 8301 §3.2 "  # type: ignore[union-attr]
+                           f"not {chosen} (RFC 8301 forbids rsa-sha1 for signers)")
+    if not isinstance(private, ed25519.Ed25519PrivateKey) and private.key_size < 1024:
+        raise SigningError(f"the RSA key has {private.key_size} bits; RFC 8301 §3.2 "
                            "requires at least 1024 (2048 recommended)")
+    return private, chosen
 
+
+def _signing_domain(domain: str, selector: str) -> str:
+    """``d=`` normalised, once ``domain`` and ``selector`` are checked."""
     if not isinstance(domain, str) or not isinstance(selector, str):
         raise TypeError("domain and selector are str")
     try:
         d = normalize_domain(domain)
     except ValueError as exc:
         raise ValueError(f"domain {domain!r} is not a domain name: {exc}") from None
-    if not _SELECTOR.match(selector):
+    if not SELECTOR.match(selector):
         raise ValueError(f"selector {selector!r} is not dot-separated sub-domain labels")
+    return d
 
-    canon = canonicalization.lower()
-    header_canon, _, body_canon = canon.partition("/")
+
+def _canonicalization(canonicalization: str) -> tuple[str, str]:
+    header_canon, _, body_canon = canonicalization.lower().partition("/")
     body_canon = body_canon or "simple"
     if header_canon not in CANONICALIZATIONS or body_canon not in CANONICALIZATIONS:
         raise ValueError(f"canonicalization {canonicalization!r} is not simple or relaxed "
                          "for header/body")
+    return header_canon, body_canon
 
-    if identity is not None:
-        _local, at, idomain = identity.rpartition("@")
-        if not at:
-            raise ValueError(f"identity {identity!r} needs an '@'")
-        idomain = normalize_domain(idomain)
-        if idomain != d and not idomain.endswith("." + d):
-            raise ValueError(f"identity domain {idomain} is not {d} or under it (§3.5 i=)")
-        if any(c in identity for c in "; \t\r\n"):
-            raise ValueError("identity must not contain ';' or whitespace")
 
+def _check_identity(identity: str, d: str) -> None:
+    """§3.5 i=: an address whose domain is ``d`` or under it."""
+    _local, at, idomain = identity.rpartition("@")
+    if not at:
+        raise ValueError(f"identity {identity!r} needs an '@'")
+    idomain = normalize_domain(idomain)
+    if idomain != d and not idomain.endswith("." + d):
+        raise ValueError(f"identity domain {idomain} is not {d} or under it (§3.5 i=)")
+    if any(c in identity for c in "; \t\r\n"):
+        raise ValueError("identity must not contain ';' or whitespace")
+
+
+def choose_headers(message: Message, headers: Iterable[str] | None,
+                   oversign: bool | Iterable[str]) -> list[str]:
+    """The ``h=`` names, in order: ``headers`` (default: those of
+    :data:`RECOMMENDED_HEADERS` the message has, as many times as it has them), From
+    always, then the oversigned names once more (§5.4, §5.4.2, §8.15).
+
+    :raises SigningError: when the message has no From field.
+    """
     present: dict[str, int] = {}
     for h in message.headers:
         if h.name:
@@ -146,57 +206,22 @@ def sign_message(message: Message, *, domain: str, selector: str,
         # message lacks is listed once, so that none can be added (§5.4.2, §8.15).
         if name in extra_set and names.count(name) <= present.get(name, 0):
             names.append(name)
+    return names
 
-    if timestamp is True:
-        t: int | None = int(time.time())
-    elif timestamp is False or timestamp is None:
-        t = None
-    else:
-        t = int(timestamp)
-    if expiration is not None and t is not None and expiration <= t:
-        raise ValueError("expiration must be after the timestamp (§3.5 x=)")
 
-    hash_name = "sha256"
+def _body_hash(message: Message, body_canon: str, body_length: bool | int
+               ) -> tuple[bytes, int | None]:
+    """``bh=`` and ``l=`` (None unless asked: True for the whole body, or a count)."""
     limit: int | None = None
     if body_length is not False and body_length is not True:
         limit = int(body_length)
         if limit < 0:
             raise ValueError("body_length must be >= 0")
-    body_key = (body_canon, hash_name, limit)
-    digest, canon_len = hash_bodies(message, [body_key])[body_key]
+    wanted = (body_canon, "sha256", limit)
+    body_hash, canon_len = hash_bodies(message, [wanted])[wanted]
     if body_length is True:
         limit = canon_len
     elif limit is not None and limit > canon_len:
         raise ValueError(f"body_length={limit} is longer than the canonical body "
                          f"({canon_len} octets); l= counts octets actually signed (§3.5)")
-
-    tags = ["v=1", f"a={algorithm}", f"c={header_canon}/{body_canon}", f"d={d}"]
-    if identity is not None:
-        tags.append(f"i={identity}")
-    if query_method:
-        tags.append("q=dns/txt")
-    tags.append(f"s={selector}")
-    if t is not None:
-        tags.append(f"t={t}")
-    if expiration is not None:
-        tags.append(f"x={int(expiration)}")
-    if limit is not None:
-        tags.append(f"l={limit}")
-    tags.append("h=" + header_list_separator.join(names))
-    tags.append("bh=" + base64.b64encode(digest).decode("ascii"))
-    tags.append("b=")
-    unsigned = _fold(tags, "DKIM-Signature:")
-    field = unsigned.encode("utf-8") + b"\r\n"
-
-    data = header_hash_input(message.headers, names, field, header_canon)
-    header_digest = hashes.Hash(hashes.SHA256())
-    header_digest.update(data)
-    digest_bytes = header_digest.finalize()
-    if is_ed:
-        signature = private.sign(digest_bytes)  # type: ignore[call-arg]
-    else:
-        signature = private.sign(digest_bytes, padding.PKCS1v15(),  # type: ignore[call-arg]
-                                 Prehashed(hashes.SHA256()))
-    b64 = base64.b64encode(signature).decode("ascii")
-    last_line = unsigned.rsplit("\r\n", 1)[-1]
-    return (unsigned + _fold_b64(b64, _LINE - len(last_line))).encode("utf-8") + b"\r\n"
+    return body_hash, limit
