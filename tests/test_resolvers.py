@@ -3,6 +3,7 @@ tests/integration/test_resolvers_live.py does the same against real servers)."""
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from typing import Any, cast
 
@@ -218,3 +219,28 @@ def test_nameservers_get_the_lenient_path() -> None:
     sync.nameservers = [dns.nameserver.Do53Nameserver("127.0.0.2", 5300), doh]
     DNSResolver()._configure(sync)  # the system's nameservers: converted as they are
     assert [type(ns).__name__ for ns in sync.nameservers] == ["_Do53", "DoHNameserver"]
+
+
+def test_lenient_conversion_keeps_what_it_cannot_use() -> None:
+    from mailauth.resolvers import _Do53, _lenient
+
+    res = dns.resolver.Resolver(configure=False)
+    ours = _Do53("127.0.0.1", 53)
+    assert _lenient(ours, res) is ours
+    assert _lenient("https://127.0.0.1/dns-query", res) == "https://127.0.0.1/dns-query"
+
+
+@pytest.mark.parametrize("exc,reason", [
+    (_new(dns.message.Truncated, message=dns.message.make_query("example.org", "TXT")),
+     "truncated"),
+    (RuntimeError("odd"), "RuntimeError: odd"),
+])
+def test_other_exceptions_are_tempfail(exc: Exception, reason: str) -> None:
+    answer = DNSResolver()._from_exception(Q, exc)
+    assert answer.outcome is Outcome.TEMPFAIL and reason in answer.reason
+
+
+def test_async_precheck_answers_without_a_query() -> None:
+    resolver = DNSResolver(["127.0.0.1"], port=9, timeout=0.2)
+    answer = asyncio.run(resolver.aresolve(Query("a..example", "TXT"), timeout=0.2))
+    assert answer.outcome is Outcome.NXDOMAIN and "invalid name" in answer.reason

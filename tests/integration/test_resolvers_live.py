@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address, IPv6Address
 from typing import cast
 
+import dns.asyncbackend
 import dns.flags
 import dns.message
 import dns.query
@@ -342,6 +343,126 @@ def test_tlsa_response_with_a_broken_mx_is_tempfail_at_once(driver: str) -> None
         server.close()
     assert answer.outcome is Outcome.TEMPFAIL, answer.describe()
     assert elapsed < 2.0, f"took {elapsed:.1f}s"
+
+
+def test_tlsa_question_to_a_silent_server_times_out(driver: str, silent: SilentServer) -> None:
+    resolver = DNSResolver(["127.0.0.1"], port=silent.port, timeout=0.5)
+    start = time.monotonic()
+    answer = ask(driver, resolver, "_25._tcp.mx.example.test", "TLSA", timeout=0.5)
+    elapsed = time.monotonic() - start
+    assert answer.outcome is Outcome.TEMPFAIL, answer.describe()
+    assert "timeout" in answer.reason.lower()
+    assert elapsed < 3.0, f"took {elapsed:.1f}s for a 0.5s timeout"
+    assert "_25._tcp.mx.example.test." in silent.names_asked()
+
+
+def _unparsable_first(q: dns.message.Message) -> list[bytes]:
+    good = bytes([3, 1, 1]) + b"\xc0" * 32
+    truncated_other = dns.message.make_response(q)
+    truncated_other.id ^= 0x5555
+    truncated_other.flags |= dns.flags.TC
+    return [b"\x00\x01 not DNS", truncated_other.to_wire(), *_tlsa_reply(good)(q)]
+
+
+def test_tlsa_datagrams_that_are_not_our_response_are_ignored(driver: str) -> None:
+    # garbage, and a truncated response to another query: neither ends the wait
+    server = MultiReplyServer(_unparsable_first)
+    try:
+        resolver = DNSResolver(["127.0.0.1"], port=server.port, timeout=2.0)
+        answer = ask(driver, resolver, "_25._tcp.mx.example.test", "TLSA", timeout=2.0)
+    finally:
+        server.close()
+    assert answer.records == (TLSA_PARTIAL,), answer.describe()
+    assert answer.reason == ""
+
+
+def test_truncated_tlsa_response_goes_to_tcp(driver: str) -> None:
+    # our own truncated response sends the question to TCP; nothing listens there
+    server = MultiReplyServer(lambda q: [_truncated(q)])
+    try:
+        resolver = DNSResolver(["127.0.0.1"], port=server.port, timeout=1.0)
+        answer = ask(driver, resolver, "_25._tcp.mx.example.test", "TLSA", timeout=1.0)
+    finally:
+        server.close()
+    assert answer.outcome is Outcome.TEMPFAIL, answer.describe()
+
+
+class TCPScriptedServer:
+    """A TCP DNS server on 127.0.0.1: ``reply(query)`` gives the response's wire form, or
+    None to close the connection without one."""
+
+    def __init__(self, reply: Callable[[dns.message.Message], bytes | None]) -> None:
+        self.reply = reply
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.listener.settimeout(0.1)
+        self.port: int = self.listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2.0)
+                try:
+                    size = int.from_bytes(conn.recv(2), "big")
+                    data = b""
+                    while len(data) < size:
+                        data += conn.recv(size - len(data))
+                    wire = self.reply(dns.message.from_wire(data))
+                    if wire is not None:
+                        conn.sendall(len(wire).to_bytes(2, "big") + wire)
+                except OSError:
+                    continue
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.listener.close()
+
+
+def _other_id(q: dns.message.Message) -> bytes:
+    r = dns.message.make_response(q)
+    r.id ^= 0x5555
+    return r.to_wire()
+
+
+@pytest.mark.parametrize("reply", [lambda q: None, _other_id], ids=["eof", "other-id"])
+def test_broken_tcp_answer_to_a_tlsa_question_is_tempfail(
+        driver: str, reply: Callable[[dns.message.Message], bytes | None]) -> None:
+    server = TCPScriptedServer(reply)
+    try:
+        resolver = DNSResolver(["127.0.0.1"], port=server.port, timeout=1.0, tcp=True)
+        start = time.monotonic()
+        answer = ask(driver, resolver, "_25._tcp.mx.example.test", "TLSA", timeout=1.0)
+        elapsed = time.monotonic() - start
+    finally:
+        server.close()
+    assert answer.outcome is Outcome.TEMPFAIL, answer.describe()
+    assert elapsed < 2.0, f"took {elapsed:.1f}s"
+
+
+@pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
+def test_lenient_nameserver_from_a_chosen_source_address(infra: Infra, tcp: bool) -> None:
+    # dnspython passes source/source_port through; the lenient path binds to them
+    from mailauth.resolvers import _Do53
+
+    nameserver = _Do53(infra.host, infra.dns_auth_port)
+    request = dns.message.make_query("_25._tcp.partial.example.test", "TLSA")
+    response = nameserver.query(request, 2.0, "127.0.0.1", 0, tcp)
+    assert request.is_response(response)
+    backend = dns.asyncbackend.get_backend("asyncio")
+    response = asyncio.run(nameserver.async_query(request, 2.0, "127.0.0.1", 0, tcp, backend))
+    assert request.is_response(response)
+    assert len(response.errors) == 1  # the short record, left out
 
 
 def test_cname_is_followed_and_reported(driver: str, unbound: DNSResolver) -> None:
