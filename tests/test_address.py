@@ -195,6 +195,18 @@ def test_decode_encoded_words(text: str, expected: str) -> None:
     assert decode_encoded_words(text) == expected
 
 
+def test_invented_charset_names_are_not_remembered() -> None:
+    """The codec registry keeps every name it is asked for; invented charsets in
+    hostile headers must not make it grow."""
+    import encodings
+
+    cache = getattr(encodings, "_cache", {})
+    before = len(cache)
+    for i in range(500):
+        decode_encoded_words(f"=?x-invented-{i}?q?abc?=")
+    assert len(cache) == before
+
+
 def test_display_names_are_decoded_but_addresses_never_are() -> None:
     assert parts("=?utf-8?q?J=C3=B6rg?= <j@example.org>") == [
         ("J\u00f6rg", "j", "example.org")]

@@ -115,6 +115,7 @@ _Q_HEX = re.compile(rb"=([0-9A-Fa-f]{2})")
 # Codecs Python has that are not mail charsets: their names stay undecoded.
 _NOT_CHARSETS = frozenset(["unicode_escape", "raw_unicode_escape", "idna", "punycode",
                            "undefined", "mbcs", "oem"])
+_CHARSET_PUNCTUATION = re.compile(r"[^a-z0-9.]+")
 
 
 def _ew_bytes(encoding: str, text: str) -> bytes | None:
@@ -128,12 +129,40 @@ def _ew_bytes(encoding: str, text: str) -> bytes | None:
     return _Q_HEX.sub(lambda m: bytes([int(m.group(1), 16)]), data)
 
 
+# Names mail uses for charsets Python knows under another name.
+_MAIL_ALIASES = {"windows_874": "cp874", "iso_8859_8_i": "iso8859_8", "iso_8859_6_i": "iso8859_6",
+                 "x_mac_roman": "mac_roman", "x_sjis": "shift_jis", "x_euc_jp": "euc_jp",
+                 "x_gbk": "gbk", "ks_c_5601": "euc_kr"}
+
+
+@lru_cache(maxsize=1)
+def _charset_names() -> frozenset[str]:
+    """The names of Python's codecs (the encodings package) and their aliases."""
+    import encodings
+    import encodings.aliases
+    import pkgutil
+
+    modules = {m.name for m in pkgutil.iter_modules(encodings.__path__)}
+    return frozenset(encodings.aliases.aliases) | modules
+
+
+def _charset_name(charset: str) -> str:
+    name = _CHARSET_PUNCTUATION.sub("_", charset.lower()).strip("_")
+    return _MAIL_ALIASES.get(name, name)
+
+
 @lru_cache(maxsize=256)
 def _known_charset(charset: str) -> bool:
+    """True for a charset Python decodes as text. Only names of Python's own codecs
+    are looked up: the codec registry remembers every name it is asked for, and a
+    stream of invented names must not grow it."""
+    name = _charset_name(charset)
+    if name not in _charset_names():
+        return False
     try:
         # A probe of a few octets: decoding b"" succeeds even for bytes-to-bytes codecs.
-        return (codecs.lookup(charset).name.replace("-", "_") not in _NOT_CHARSETS
-                and isinstance(b"abcd".decode(charset, "replace"), str))
+        return (codecs.lookup(name).name.replace("-", "_") not in _NOT_CHARSETS
+                and isinstance(b"abcd".decode(name, "replace"), str))
     except Exception:  # any codec registered in the process may raise anything
         return False
 
@@ -142,7 +171,7 @@ def _charset_decode(data: bytes, charset: str) -> str | None:
     if not _known_charset(charset):
         return None
     try:
-        return data.decode(charset, "replace")
+        return data.decode(_charset_name(charset), "replace")
     except Exception:  # as above: a foreign codec's failure keeps the word as written
         return None
 
