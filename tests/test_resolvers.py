@@ -96,7 +96,7 @@ def test_repr() -> None:
     assert "127.0.0.1" in repr(DNSResolver(["127.0.0.1"], port=5301, trust_ad=True))
 
 
-# --- one bad record is not a failed lookup (RFC 7672 §2.2) -----------------------------------
+# --- one bad record is not a failed lookup (RFC 7671 §4.1) -----------------------------------
 
 OWNER = "_25._tcp.mx.example."
 GOOD = bytes([3, 1, 1]) + b"\xc0" * 32          # DANE-EE SPKI SHA-256: 32 bytes
@@ -194,11 +194,11 @@ def test_answer_names_the_records_left_out() -> None:
     answer = DNSResolver()._from_answer(Query(OWNER, "TLSA"), _answer_from(wire))
     assert answer.outcome is Outcome.OK
     assert answer.records == (TLSA(3, 1, 1, b"\xc0" * 32),)
-    assert answer.reason.startswith("1 unusable TLSA record left out (RFC 7672 §2.2)")
+    assert answer.reason.startswith("1 unusable TLSA record left out (RFC 7671 §4.1)")
 
     _, wire = _raw_response("TLSA", (OWNER, "TLSA", SHORT), (OWNER, "TLSA", LONG512))
     answer = DNSResolver()._from_answer(Query(OWNER, "TLSA"), _answer_from(wire))
-    # records were published, none usable: not NODATA (RFC 7672 §2.2 tells them apart)
+    # records were published, none usable: not NODATA (RFC 7671 §4.1 tells them apart)
     assert answer.outcome is Outcome.OK and answer.records == ()
     assert answer.reason.startswith("2 unusable TLSA records left out")
 

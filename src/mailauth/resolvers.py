@@ -18,15 +18,16 @@ a malformed response (FORMERR)          TEMPFAIL
 One bad record is not a failed lookup. dnspython (2.9 on) refuses a whole response
 when one TLSA record's data does not have the length its matching type implies (31
 bytes for SHA-256): over UDP it drops the datagram and waits until the timeout, over
-TCP it fails the server. RFC 7672 §2.2 makes such a record *unusable* and the RRset's
-other records still count. So a TLSA question goes through :class:`_Do53`, which
-parses the response itself: when every record dnspython refuses is a TLSA (or SMIMEA)
-record, the rest of the response is kept, the answer is OK with the good records, and
-``Answer.reason`` names the records left out. When they were all bad the answer is
-OK with no records (an RRset with no usable record is not "no TLSA records": RFC 7672
-§2.2 treats them differently). Any other malformed record (an MX, TXT, A, ... whose
-wire form is broken) still makes the response unusable: TEMPFAIL, as the server
-answered garbage. Other questions go through dnspython's own path unchanged.
+TCP it fails the server. RFC 7671 §4.1 makes a record with unsupported or malformed
+parameters *unusable*, and the RRset's other records still count. So a TLSA question
+goes through :class:`_Do53`, which parses the response itself: when every record
+dnspython refuses is a TLSA (or SMIMEA) record, the rest of the response is kept, the
+answer is OK with the good records, and ``Answer.reason`` names the records left out.
+When they were all bad the answer is OK with no records: published but unusable
+records are not "no TLSA records" (RFC 7671 §4.1 still asks for TLS, without
+authentication, where only unusable ones exist). Any other malformed record (an MX,
+TXT, A, ... whose wire form is broken) still makes the response unusable: TEMPFAIL,
+as the server answered garbage. Other questions take dnspython's own path unchanged.
 """
 
 from __future__ import annotations
@@ -271,7 +272,7 @@ def _servfail_reason(exc: dns.resolver.NoNameservers) -> str:
     return f"no usable answer from any nameserver ({text})"
 
 
-# --- one bad record is not a failed lookup (RFC 7672 §2.2) ---------------------------------
+# --- one bad record is not a failed lookup (RFC 7671 §4.1) ---------------------------------
 
 # Types whose data dnspython checks beyond its wire form (TLSA/SMIMEA: the data length
 # against the matching type). A record of these types that dnspython refuses is an
@@ -527,5 +528,5 @@ def _left_out_reason(left_out: tuple[UnusableRecord, ...]) -> str:
     details = "; ".join(sorted({bad.detail for bad in left_out}))
     noun = "record" if len(left_out) == 1 else "records"
     rdtype = dns.rdatatype.to_text(left_out[0].rdtype)
-    return (f"{len(left_out)} unusable {rdtype} {noun} left out (RFC 7672 §2.2): "
+    return (f"{len(left_out)} unusable {rdtype} {noun} left out (RFC 7671 §4.1): "
             f"{details}")

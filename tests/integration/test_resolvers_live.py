@@ -232,7 +232,7 @@ def test_records_are_typed(driver: str, server: DNSResolver, name: str, rdtype: 
     assert answer.ttl is not None and 0 <= answer.ttl <= 300
 
 
-# --- one bad record is not a failed lookup (RFC 7672 §2.2) ---------------------------------
+# --- one bad record is not a failed lookup (RFC 7671 §4.1) ---------------------------------
 # _25._tcp.partial.example.test has a good TLSA record and one with 31 bytes for SHA-256;
 # _25._tcp.unusable.example.test only bad ones. knotd serves and signs them, unbound
 # validates them; dnspython 2.9 would refuse the whole response.
