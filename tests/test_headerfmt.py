@@ -374,7 +374,7 @@ def test_received_spf_rfc_7208_section_9_1_example() -> None:
 def _private(module: str, name: str) -> Any:
     value = getattr(importlib.import_module(module), name, None)
     if value is None:
-        pytest.skip(f"{module}.{name} is gone (switched to mailauth._headerfmt)")
+        pytest.skip(f"{module}.{name} is gone (switched over or rewritten)")
     return value
 
 
