@@ -177,7 +177,7 @@ class Answer:
     ``records`` holds typed records (see :data:`Record`) when ``outcome`` is OK and is
     empty otherwise. ``authentic`` is the DNSSEC AD bit of a resolver trusted to
     validate. ``reason`` says why a TEMPFAIL happened (timeout, SERVFAIL, deadline), or
-    what a resolver left out of an OK answer (a malformed record, RFC 7671 §5).
+    what a resolver left out of an OK answer (an unusable record, RFC 7671 §4.1).
     ``canonical_name`` is the name the records were found at after CNAMEs, if any.
     """
 
