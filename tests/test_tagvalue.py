@@ -175,3 +175,17 @@ def test_more_than_one_line_break_at_the_end_is_invalid_fws(text: str) -> None:
 ])
 def test_folds_and_one_final_line_break_are_valid(text: str, tags: dict[str, str]) -> None:
     assert dict(parse_tag_list(text)) == tags
+
+
+@pytest.mark.parametrize("name, valid", [
+    ("a", True), ("bh", True), ("A_1", True), ("z9_", True), ("_a", False), ("1a", False),
+    ("a-b", False), ("\u00e9", False), ("a\u00e9", False), ("a.b", False), ("if", True),
+    ("\u0661", False), ("a\u0661", False),
+])
+def test_tag_names_are_alpha_then_letters_digits_underscores(name: str, valid: bool) -> None:
+    text = f"{name}=x"
+    if valid:
+        assert dict(parse_tag_list(text)) == {name: "x"}
+    else:
+        with pytest.raises(ParseError, match="invalid tag name"):
+            parse_tag_list(text)
