@@ -17,7 +17,7 @@ import random
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from mailauth import Answer, Query
 from mailauth.spf import check_host, check_host_flow
@@ -119,16 +119,17 @@ def run_engine(fake: TableResolver, cases: list[tuple[str, str, str]]) -> list[s
     the SPF engine's own cost."""
     out = []
     answer = fake.answer
+    now = time.time()  # a flow reads no clock: its caller gives the time
     for ip, s, h in cases:
-        flow = check_host_flow(ip, s.rpartition("@")[2], s, helo=h)
+        flow = check_host_flow(ip, s.rpartition("@")[2], s, helo=h, now=now)
         reply: Any = None
         try:
             while True:
                 effect = flow.send(reply)
                 if isinstance(effect, Query):
                     reply = answer(effect)
-                else:
-                    reply = tuple(answer(q) for q in effect)  # type: ignore[union-attr]
+                else:  # a tuple of queries: SPF asks nothing else
+                    reply = tuple(answer(cast(Query, q)) for q in cast(tuple[Any, ...], effect))
         except StopIteration as stop:
             out.append(str(stop.value.status))
     return out

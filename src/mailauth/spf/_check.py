@@ -1,16 +1,21 @@
-"""check_host() as a flow (RFC 7208 §4, §5, §6, §7): sans-I/O, driven by ``Check``."""
+"""check_host() as a flow (RFC 7208 §4, §5, §6, §7): sans-I/O, driven by ``Check``.
+
+The flows read no clock: the time for the ``%{t}`` macro is given to them (``now``),
+by the public verbs in :mod:`mailauth.spf` or by the caller composing them.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
-import time
 from collections.abc import Callable, Generator
+from enum import Enum
 from functools import lru_cache
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, NamedTuple, TypeAlias, TypeVar
 
-from .._domain import parse_ip
-from .._flow import Answer, Check, Effect, Flow, Outcome, Query, query, query_all
+from .._domain import normalize_domain, parse_ip
+from .._flow import MX, Answer, Effect, Flow, Outcome, Query, RRType, gather, query, query_all
 from ..status import Status
 from ._record import (
     Macro,
@@ -22,9 +27,9 @@ from ._record import (
     parse_explain_string,
     parse_record,
 )
-from ._result import PendingTrace, SPFResult, make_result
+from ._result import SPFResult, TraceStep
 
-__all__ = ["check_host", "check_host_flow", "check_spf", "check_spf_flow"]
+__all__ = ["QUALIFIER_RESULT", "check_host_flow", "check_spf_flow"]
 
 IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -50,6 +55,26 @@ class _Abort(Exception):
         self.problem = problem
 
 
+class Options(NamedTuple):
+    """check_host()'s parameters other than <ip>, <domain>, <sender> and the time.
+
+    Made once by a public verb and shared by every run of its check.
+    """
+
+    helo: str | None = None
+    receiver: str | None = None
+    max_lookups: int = 10
+    max_void_lookups: int = 2
+    max_mx: int = 10
+    max_ptr: int = 10
+    default_explanation: str = ""
+
+
+# TraceStep._make without its classmethod call: a tuple of TraceStep's fields, in
+# order, made a TraceStep (an evaluation records a dozen or more steps).
+_new_step = tuple.__new__
+
+
 class _State:
     """What one check_host() evaluation shares across includes and redirects."""
 
@@ -58,9 +83,7 @@ class _State:
                  "ptr_names", "ptr_void", "receiver", "record", "sender",
                  "sender_domain", "trace", "v4", "version", "voids")
 
-    def __init__(self, ip: IPAddress, sender: str, helo: str | None,  # noqa: PLR0917
-                 receiver: str | None, max_lookups: int, max_voids: int, max_mx: int,
-                 max_ptr: int, now: float | None, default_explanation: str) -> None:
+    def __init__(self, ip: IPAddress, sender: str, options: Options, now: float) -> None:
         self.ip = ip
         self.version = ip.version
         self.v4 = self.version == 4
@@ -69,29 +92,27 @@ class _State:
         local, at, domain = sender.rpartition("@")
         if not at:
             local, domain = "", sender
-        # RFC 7208 §4.3: a <sender> with no local-part gets "postmaster".
+        # RFC 7208 §4.3: a <sender> with no local-part gets "postmaster". RFC 8616 §4:
+        # the domain is used in its A-label form; the local-part stays as it is.
         self.local = local or "postmaster"
-        self.sender_domain = domain
-        self.sender = f"{self.local}@{domain}"
-        self.helo = helo
-        self.receiver = receiver
+        self.sender_domain = _a_labels(domain)
+        self.sender = f"{self.local}@{self.sender_domain}"
+        (helo, self.receiver, self.max_lookups, self.max_voids, self.max_mx, self.max_ptr,
+         self.default_explanation) = options
+        self.helo = helo if helo is None else _a_labels(helo)
         self.lookups = 0
         self.voids = 0
-        self.max_lookups = max_lookups
-        self.max_voids = max_voids
-        self.max_mx = max_mx
-        self.max_ptr = max_ptr
         self.now = now
-        self.default_explanation = default_explanation
-        self.trace = PendingTrace()
+        self.trace: list[TraceStep] = []
         self.ptr_names: list[str] | None = None
         self.ptr_void: Answer | None = None
         self.record: str | None = None
 
     def step(self, depth: int, domain: str, term: str, outcome: str,  # noqa: PLR0917
              target: str | None = None, answers: tuple[Answer, ...] = ()) -> None:
-        self.trace.append((depth, domain, term, outcome, target, answers, self.lookups,
-                           self.voids))
+        """Add a step to the trace, with the lookup counts so far (RFC 7208 §4.6.4)."""
+        self.trace.append(_new_step(TraceStep, (depth, domain, term, outcome, target,
+                                                answers, self.lookups, self.voids)))
 
     def count_lookup(self, term: str) -> None:
         # RFC 7208 §4.6.4: at most 10 mechanisms and modifiers that query DNS.
@@ -119,6 +140,32 @@ _ip_text: Callable[[IPAddress], str] = lru_cache(maxsize=4096)(str)
 
 # --- domains ----------------------------------------------------------------------
 
+def _a_labels(name: str) -> str:
+    """``name`` with its U-labels as A-labels (IDNA 2008, RFC 8616 §4).
+
+    ASCII names are returned as they are, and so is a name IDNA 2008 refuses: it is
+    then not a domain name, which :func:`_domain_problem` says.
+    """
+    if name.isascii():
+        return name
+    try:
+        return normalize_domain(name)
+    except ValueError:
+        return name
+
+
+def _idna_problem(name: str) -> str:
+    """Why ``name``, which is not ASCII, has no A-label form (RFC 8616 §4)."""
+    try:
+        normalize_domain(name)
+    except ValueError as exc:
+        why = str(exc)
+    else:
+        why = "it was not converted to A-labels"
+    return (f"{name!r} is not a valid internationalized domain name: {why} "
+            "(RFC 8616 §4, RFC 7208 §4.3)")
+
+
 @lru_cache(maxsize=8192)
 def _is_checkable_domain(domain: str) -> bool:
     """RFC 7208 §4.3: a well-formed, multi-label domain name."""
@@ -143,9 +190,11 @@ def _domain_problem(domain: str) -> str | None:
     §4.3: a malformed <domain>, or one that is not a multi-label domain name, gives
     "none" at once, with no DNS query. An address literal (a HELO of ``[192.0.2.1]``)
     or an IP address is not a fully qualified domain name (§2.3); a label of other
-    characters is not a host name (and an internationalized name is checked in its
-    A-label form, §4.3).
+    characters is not a host name. An internationalized name is checked in its A-label
+    form (RFC 8616 §4): one still holding other characters is one IDNA 2008 refused.
     """
+    if not domain.isascii():
+        return _idna_problem(domain)
     if domain.startswith("["):
         return f"{domain!r} is an address literal, not a domain name (RFC 7208 §2.3, §4.3)"
     if ":" in domain or domain.replace(".", "").isdigit():  # only then can it be one
@@ -183,6 +232,32 @@ def _query_name(expanded: str) -> str | None:
         if not label or len(label) > 63:
             return None
     return name
+
+
+# RFC 8616 §4: the macros that give the local-part, which is never converted.
+_LOCAL_PART_MACROS = frozenset("sl")
+
+
+def _expanded_name(st: _State, spec: MacroString, expanded: str) -> str | None:
+    """The DNS name a domain-spec expanded to stands for, or None (RFC 7208 §7.3).
+
+    RFC 8616 §4: U-labels become A-labels; a term whose %{s} or %{l} gives a local-part
+    that is not ASCII matches nothing (None), for such a local-part is no DNS label.
+    """
+    if expanded.isascii():
+        return _query_name(expanded)
+    if _non_ascii_local_part(st, spec):
+        return None
+    try:
+        return _query_name(normalize_domain(expanded))
+    except ValueError:
+        return None
+
+
+def _non_ascii_local_part(st: _State, spec: MacroString | None) -> bool:
+    """Whether ``spec`` expands a local-part that is not ASCII (RFC 8616 §4)."""
+    return (spec is not None and not st.local.isascii()
+            and bool(spec.letters & _LOCAL_PART_MACROS))
 
 
 # --- macros (RFC 7208 §7) -----------------------------------------------------------
@@ -245,7 +320,7 @@ def _letter(st: _State, letter: str, domain: str, explanation: bool) -> str:
     if letter == "r":
         return st.receiver or "unknown"
     if letter == "t":
-        return str(int(st.now if st.now is not None else time.time()))
+        return str(int(st.now))
     raise AssertionError(letter)  # the parser admits no other letter
 
 
@@ -293,7 +368,7 @@ def _validated_names(st: _State, depth: int, domain: str) -> Flow[list[str]]:
     names: list[str] = []
     if answer.ok:
         candidates = [str(n) for n in answer.records[: st.max_ptr]]
-        rdtype = "A" if st.v4 else "AAAA"
+        rdtype: RRType = "A" if st.v4 else "AAAA"
         checks = yield from query_all(tuple(Query(n, rdtype) for n in candidates
                                             if _query_name(n) is not None))
         for check in checks:
@@ -326,25 +401,73 @@ def _validated_name(st: _State, domain: str, depth: int) -> Flow[str]:
 # Query values are frozen: one per distinct question is made and then reused, which
 # saves building a dataclass per question (and a caching resolver's answer then
 # carries the very Query asked, so the driver's cache needs no comparison).
-_query: Callable[[str, str], Query] = lru_cache(maxsize=8192)(Query)
+_query: Callable[[str, RRType], Query] = lru_cache(maxsize=8192)(Query)
 
 _OK = Outcome.OK
 
-# What the evaluation loop does with a mechanism (RFC 7208 §5), decided at parse time.
-_ALL, _IP, _A, _EXISTS, _MX, _PTR, _INCLUDE = range(7)
-_KINDS = {"all": _ALL, "ip4": _IP, "ip6": _IP, "a": _A, "exists": _EXISTS, "mx": _MX,
-          "ptr": _PTR, "include": _INCLUDE}
 
-# How a DNS term's target-name is had: the current <domain>, a name fixed by the
-# record (no macros), a macro expansion at evaluation time (RFC 7208 §4.8, §7), or one
-# that needs the client's validated names first (the p macro, §7.3).
-_CURRENT, _FIXED, _MACROS, _MACROS_PTR = range(4)
+class _Kind(Enum):
+    """What the evaluation loop does with a mechanism (RFC 7208 §5)."""
 
-# A mechanism ready to evaluate: its kind, the result it gives when it matches
-# (§4.6.2), its text as written, the mechanism, and how its target-name is had (the
-# name itself when fixed; None when that name cannot be queried).
-_Term: TypeAlias = tuple[int, Status, str, Mechanism, int, str | None]
-_Program: TypeAlias = tuple[Record, tuple[_Term, ...], Modifier | None]
+    ALL = "all"
+    IP = "ip4/ip6"
+    A = "a"
+    EXISTS = "exists"
+    MX = "mx"
+    PTR = "ptr"
+    INCLUDE = "include"
+
+
+# The members as module names too: the evaluation loop tests several per term, and
+# looking one up on its Enum class costs several times a global's lookup.
+_ALL, _IP, _A, _EXISTS = _Kind.ALL, _Kind.IP, _Kind.A, _Kind.EXISTS
+_MX, _INCLUDE = _Kind.MX, _Kind.INCLUDE
+
+_KINDS = {"all": _Kind.ALL, "ip4": _Kind.IP, "ip6": _Kind.IP, "a": _Kind.A,
+          "exists": _Kind.EXISTS, "mx": _Kind.MX, "ptr": _Kind.PTR,
+          "include": _Kind.INCLUDE}
+
+
+class _TargetFrom(Enum):
+    """How a DNS term's target-name is had (RFC 7208 §4.8, §7)."""
+
+    CURRENT = "the current <domain>"
+    FIXED = "a name written in the record, without macros"
+    MACROS = "a macro expansion"
+    MACROS_P = "a macro expansion that needs the client's validated names (%{p}, §7.3)"
+
+
+_CURRENT, _FIXED, _MACROS = _TargetFrom.CURRENT, _TargetFrom.FIXED, _TargetFrom.MACROS
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Term:
+    """A mechanism ready to evaluate.
+
+    A slotted dataclass: the evaluation loop reads its attributes, which is faster
+    than unpacking or reading a named tuple.
+    """
+
+    kind: _Kind
+    result: Status
+    """What it gives when it matches (§4.6.2)."""
+    text: str
+    """The term as written."""
+    mechanism: Mechanism
+    target_from: _TargetFrom
+    name: str | None
+    """The target-name when it is FIXED (None when that name cannot be queried)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Program:
+    """A record ready to evaluate: its terms, and its redirect when that applies."""
+
+    record: Record
+    terms: tuple[_Term, ...]
+    redirect: Modifier | None
+    found: str
+    """The record step's outcome in the trace."""
 
 # A matching include's outcome in the trace, by the included result (§5.2).
 _INCLUDED = {s: f"{'match' if s is Status.PASS else 'no match'} (included result {s})"
@@ -360,15 +483,19 @@ def _compile(text: str) -> _Program:
     terms: list[_Term] = []
     for mech in record.mechanisms:
         spec = mech.target
+        name = None
         if spec is None:
-            how, name = _CURRENT, None
+            target = _TargetFrom.CURRENT
         elif spec.literal is not None:
-            how, name = _FIXED, _query_name(spec.literal)
+            target, name = _TargetFrom.FIXED, _query_name(spec.literal)
+        elif "p" in spec.letters:
+            target = _TargetFrom.MACROS_P
         else:
-            how, name = _MACROS_PTR if "p" in spec.letters else _MACROS, None
-        terms.append((_KINDS[mech.name], QUALIFIER_RESULT[mech.qualifier],
-                      mech.text or mech.render(), mech, how, name))
-    return record, tuple(terms), None if record.has_all else record.redirect
+            target = _TargetFrom.MACROS
+        terms.append(_Term(_KINDS[mech.name], QUALIFIER_RESULT[mech.qualifier],
+                           mech.text or mech.render(), mech, target, name))
+    return _Program(record, tuple(terms), None if record.has_all else record.redirect,
+                    f"found: {text}")
 
 
 # The same TXT answers come back check after check (a provider's _spf record, a
@@ -442,11 +569,15 @@ def _mx(st: _State, mech: Mechanism, term: str, target: str, domain: str,  # noq
         st.step(depth, domain, term, f"more than {st.max_mx} MX names", target, (answer,))
         raise _Abort(Status.PERMERROR, f"{term}: {len(answer.records)} MX records, "
                                        f"more than {st.max_mx} (RFC 7208 §4.6.4)")
-    hosts = [mx.exchange for mx in answer.records
-             if getattr(mx, "exchange", ".") not in (".", "")]
-    names = [h for h in (_query_name(h) for h in hosts) if h is not None]
-    rdtype = "A" if st.v4 else "AAAA"
-    replies: tuple[Answer, ...] = (yield tuple(_query(h, rdtype) for h in names)) if names else ()
+    # The address records of all the MX hosts are asked together.
+    rdtype: RRType = "A" if st.v4 else "AAAA"
+    questions: list[Query] = []
+    for mx in answer.records:
+        if isinstance(mx, MX) and mx.exchange not in (".", ""):
+            name = _query_name(mx.exchange)
+            if name is not None:
+                questions.append(_query(name, rdtype))
+    replies: tuple[Answer, ...] = (yield tuple(questions)) if questions else ()
     hit = False
     for reply in replies:
         if reply.outcome is Outcome.TEMPFAIL:
@@ -480,7 +611,7 @@ def _explanation(st: _State, record: Record, domain: str, depth: int) -> Flow[st
         target = yield from _expand(st, record.exp.value, domain, depth)
     except _Abort:
         return st.default_explanation
-    name = _query_name(target)
+    name = _expanded_name(st, record.exp.value, target)
     if name is None:
         return st.default_explanation
     answer = yield from query(name, "TXT")
@@ -510,99 +641,110 @@ def _no_record(term: str, target: str, section: str) -> _Abort:
     return _Abort(Status.PERMERROR, f"{term}: {target} has no SPF record (RFC 7208 {section})")
 
 
-def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> _Flow[_Verdict]:
+def _check_host(st: _State, domain: str, depth: int, want_exp: bool,
+                record_answer: Answer | None = None) -> _Flow[_Verdict]:
     """check_host() (RFC 7208 §4): (result, deciding term, explanation).
+
+    ``record_answer`` is the answer to the <domain>'s TXT lookup when it was asked
+    already (by :func:`check_spf_flow`).
 
     The hot path of every evaluation. The common mechanisms are evaluated here, and
     their questions yielded from here, so that an answer reaches the term that asked
-    through one generator per include level; trace steps are appended directly.
+    through one generator per include level.
     """
     if depth > _MAX_DEPTH:
         raise _Abort(Status.PERMERROR, "include/redirect nesting too deep")
     if not _is_checkable_domain(domain):
         st.step(depth, domain, "record", "none (not a valid multi-label domain name)")
         return Status.NONE, None, ""
-    answer: Answer = yield _query(domain, "TXT")
+    if record_answer is None:
+        record_answer = yield _query(domain, "TXT")
+    answer = record_answer
     if depth and answer.outcome is not _OK and answer.void:
         st.count_void(answer)
     text = _select_record(st, answer, domain)
     if text is None:
         st.step(depth, domain, "record", "no SPF record", domain, (answer,))
         return Status.NONE, None, ""
-    record, terms, redirect = _program(text, domain)
+    program = _program(text, domain)
     if depth == 0:
         st.record = text
-    trace = st.trace
-    trace.append((depth, domain, "record", f"found: {text}", domain, (answer,), st.lookups,
-                  st.voids))
+    st.step(depth, domain, "record", program.found, domain, (answer,))
     version = st.version
-    for kind, status, term, mech, how, name in terms:
-        if kind == _IP:
+    for t in program.terms:
+        kind, term, mech = t.kind, t.text, t.mechanism
+        if kind is _IP:
             # RFC 7208 §5.6: an ip4 network never matches an IPv6 client, and back.
             hit = mech.version == version and st.ip_int & mech.mask == mech.net_int
-            trace.append((depth, domain, term, "match" if hit else "no match", None, (),
-                          st.lookups, st.voids))
-        elif kind == _ALL:
+            st.step(depth, domain, term, "match" if hit else "no match")
+        elif kind is _ALL:
             hit = True
-            trace.append((depth, domain, term, "match", None, (), st.lookups, st.voids))
+            st.step(depth, domain, term, "match")
         else:
             # RFC 7208 §4.6.4: at most 10 mechanisms and modifiers that query DNS.
             st.lookups += 1
             if st.lookups > st.max_lookups:
                 raise st.too_many_lookups(term)
-            if how == _CURRENT:
+            how = t.target_from
+            if how is _CURRENT:
                 target: str | None = domain
-            elif how == _FIXED:
-                target = name
-            elif how == _MACROS:
-                assert mech.target is not None
-                target = _query_name(_expand_now(st, mech.target, domain))
+            elif how is _FIXED:
+                target = t.name
             else:
-                assert mech.target is not None
-                target = _query_name((yield from _expand(st, mech.target, domain, depth)))
-            if kind == _INCLUDE:
-                trace.append((depth, domain, term, "evaluating", target, (), st.lookups,
-                              st.voids))
+                spec = mech.target
+                assert spec is not None
+                if how is _MACROS:
+                    expanded = _expand_now(st, spec, domain)
+                else:
+                    expanded = yield from _expand(st, spec, domain, depth)
+                target = _expanded_name(st, spec, expanded)
+            if kind is _INCLUDE:
+                st.step(depth, domain, term, "evaluating", target)
                 if target is None or not _is_checkable_domain(target):
-                    raise _invalid_target(term, "§5.2")
-                included = (yield from _check_host(st, target, depth + 1, False))[0]
-                if included is Status.NONE:
-                    raise _no_record(term, target, "§5.2")
-                hit = included is Status.PASS
-                trace.append((depth, domain, term, _INCLUDED[included], target, (),
-                              st.lookups, st.voids))
+                    if not _non_ascii_local_part(st, mech.target):
+                        raise _invalid_target(term, "§5.2")
+                    hit = False
+                    st.step(depth, domain, term, _LOCAL_PART_NO_MATCH)
+                else:
+                    included = (yield from _check_host(st, target, depth + 1, False))[0]
+                    if included is Status.NONE:
+                        raise _no_record(term, target, "§5.2")
+                    hit = included is Status.PASS
+                    st.step(depth, domain, term, _INCLUDED[included], target)
             elif target is None:
                 st.step(depth, domain, term, "no match (target is not a valid domain name)")
                 hit = False
-            elif kind in (_A, _EXISTS):
-                answer = yield _query(target, "A" if st.v4 or kind == _EXISTS else "AAAA")
+            elif kind is _A or kind is _EXISTS:
+                answer = yield _query(target, "A" if st.v4 or kind is _EXISTS else "AAAA")
                 if answer.outcome is not _OK or not answer.records:
                     _check_dns(st, answer, term)
                     hit = False
                 else:
-                    hit = kind == _EXISTS or _address_match(st, answer.records, mech)
-                trace.append((depth, domain, term, "match" if hit else "no match", target,
-                              (answer,), st.lookups, st.voids))
-            elif kind == _MX:
+                    hit = kind is _EXISTS or _address_match(st, answer.records, mech)
+                st.step(depth, domain, term, "match" if hit else "no match", target, (answer,))
+            elif kind is _MX:
                 hit = yield from _mx(st, mech, term, target, domain, depth)
-            else:
+            else:  # _Kind.PTR
                 hit = yield from _ptr(st, term, target, domain, depth)
         if hit:
             explanation = ""
-            if status is Status.FAIL and want_exp:
+            result = t.result
+            if result is Status.FAIL and want_exp:
                 explanation = st.default_explanation
-                if record.exp is not None:
-                    explanation = yield from _explanation(st, record, domain, depth)
-            return status, term, explanation
+                if program.record.exp is not None:
+                    explanation = yield from _explanation(st, program.record, domain, depth)
+            return result, term, explanation
     # RFC 7208 §6.1: redirect applies when nothing matched and there is no "all".
+    redirect = program.redirect
     if redirect is not None:
         term = str(redirect)
         st.count_lookup(term)
         spec = redirect.value
-        expanded = spec.literal
-        if expanded is None:
+        if spec.literal is not None:
+            expanded = spec.literal
+        else:
             expanded = yield from _expand(st, spec, domain, depth)
-        target = _query_name(expanded)
+        target = _expanded_name(st, spec, expanded)
         st.step(depth, domain, term, "redirecting", target)
         if target is None or not _is_checkable_domain(target):
             raise _invalid_target(term, "§6.1")
@@ -614,6 +756,8 @@ def _check_host(st: _State, domain: str, depth: int, want_exp: bool) -> _Flow[_V
     return Status.NEUTRAL, None, ""
 
 
+_LOCAL_PART_NO_MATCH = "no match (a local-part that is not ASCII is no DNS label, RFC 8616 §4)"
+
 _REASONS: dict[Status, Callable[[str, str, str | None], str]] = {
     Status.PASS: lambda ip, d, m: f"{d} designates {ip} as permitted sender ({m})",
     Status.FAIL: lambda ip, d, m: f"{d} does not designate {ip} as permitted sender ({m})",
@@ -624,30 +768,40 @@ _REASONS: dict[Status, Callable[[str, str, str | None], str]] = {
 }
 
 
-def check_host_flow(ip: str | IPAddress, domain: str, sender: str, *,
+def check_host_flow(ip: str | IPAddress, domain: str, sender: str, *, now: float,
                     helo: str | None = None, receiver: str | None = None,
                     identity: str = "mailfrom", max_lookups: int = 10,
                     max_void_lookups: int = 2, max_mx: int = 10, max_ptr: int = 10,
-                    default_explanation: str = "",
-                    now: float | None = None) -> Flow[SPFResult]:
-    """check_host() as a flow, for composing into other checks (RFC 7208 §4)."""
-    return _start(_ip(ip), domain, sender, identity, (
-        helo, receiver, max_lookups, max_void_lookups, max_mx, max_ptr, now,
-        default_explanation))
+                    default_explanation: str = "") -> Flow[SPFResult]:
+    """check_host() as a flow, for composing into other checks (RFC 7208 §4).
+
+    :param now: the time for the ``%{t}`` macro, in seconds since the epoch: a flow
+        reads no clock, its caller does (once for all the flows it composes).
+    Other parameters as :func:`mailauth.spf.check_host`.
+    """
+    options = Options(helo, receiver, max_lookups, max_void_lookups, max_mx, max_ptr,
+                      default_explanation)
+    return start(_ip(ip), domain, sender, identity, options, now=now)
 
 
-def _start(addr: IPAddress, domain: str, sender: str, identity: str,
-           options: tuple[Any, ...], *, helo: SPFResult | None = None) -> Flow[SPFResult]:
-    """check_host_flow() for a parsed address; ``options`` are _State's other
-    arguments, in order (the caller's keyword arguments are matched once, not per
-    run); ``helo`` is the HELO identity's result for a MAIL FROM result."""
+def start(addr: IPAddress, domain: str, sender: str, identity: str, options: Options, *,
+          now: float) -> Flow[SPFResult]:
+    """check_host_flow() for a parsed address and ready options (the public verbs
+    make those once per check, not per run)."""
+    st, domain = _prepare(addr, domain, sender, options, now)
+    return _run(st, domain, identity)
+
+
+def _prepare(addr: IPAddress, domain: str, sender: str, options: Options,
+             now: float) -> tuple[_State, str]:
+    """The evaluation's state and its <domain> in the form it is checked in."""
     if not isinstance(domain, str) or not isinstance(sender, str):
         raise TypeError("domain and sender are str")
     # One trailing dot (a fully qualified name written absolutely) is dropped, so that
     # %{d}, ptr suffix matching and the result see the same form as the record's names.
     if domain.endswith(".") and domain != ".":
         domain = domain[:-1]
-    return _run(_State(addr, sender, *options), domain, identity, helo)
+    return _State(addr, sender, options, now), _a_labels(domain)
 
 
 def _ip(ip: str | IPAddress) -> IPAddress:
@@ -661,7 +815,7 @@ def _ip(ip: str | IPAddress) -> IPAddress:
 
 
 def _run(st: _State, domain: str, identity: str,
-         helo: SPFResult | None = None) -> Flow[SPFResult]:
+         record_answer: Answer | None = None) -> Flow[SPFResult]:
     problem = ""
     matched: str | None = None
     explanation = ""
@@ -671,7 +825,8 @@ def _run(st: _State, domain: str, identity: str,
             st.step(0, domain, "record", f"none: {invalid}")
             status, reason = Status.NONE, invalid
         else:
-            status, matched, explanation = yield from _check_host(st, domain, 0, True)
+            status, matched, explanation = yield from _check_host(st, domain, 0, True,
+                                                                  record_answer)
             reason = _REASONS[status](st.ip_text, domain, matched)
     except _Abort as abort:
         status, problem = abort.status, abort.problem
@@ -680,53 +835,39 @@ def _run(st: _State, domain: str, identity: str,
     except Exception as exc:  # a bug must not take the caller's mail server down
         status, problem = Status.TEMPERROR, f"internal error: {type(exc).__name__}: {exc}"
         reason = problem
-    return make_result(status, identity, domain, st.sender, st.ip_text, explanation, matched,
-                       reason, problem, st.lookups, st.voids, st.max_lookups, st.max_voids,
-                       st.trace, st.helo, st.receiver, st.record, helo)
+    return SPFResult(status, identity, domain, st.sender, st.ip_text, explanation, matched,
+                     reason, problem, st.lookups, st.voids, st.max_lookups, st.max_voids,
+                     tuple(st.trace), st.helo, st.receiver, st.record)
 
 
-def check_host(ip: str | IPAddress, domain: str, sender: str, *, helo: str | None = None,
-               receiver: str | None = None, identity: str = "mailfrom",
-               max_lookups: int = 10, max_void_lookups: int = 2, max_mx: int = 10,
-               max_ptr: int = 10, default_explanation: str = "", now: float | None = None,
-               budget: float = 20.0) -> Check[SPFResult]:
-    """check_host(<ip>, <domain>, <sender>) of RFC 7208 §4, ready to run.
-
-    :param ip: the SMTP client's address (str or ipaddress); IPv4-mapped IPv6 is IPv4.
-    :param domain: the domain whose SPF record is checked.
-    :param sender: the MAIL FROM address or ``postmaster@<helo>`` (§4.1).
-    :param helo: the HELO/EHLO name, for the ``h`` macro; ``receiver`` for ``r``.
-    :param max_lookups, max_void_lookups, max_mx, max_ptr: the §4.6.4 limits.
-    :param default_explanation: the explanation after a fail without a usable exp=.
-    :param now: the time for the ``t`` macro (seconds since the epoch).
-    :param budget: wall-clock seconds for all DNS work (§4.6.4); past it, temperror.
-    :raises ValueError: when ``ip`` is not an IP address.
-    """
-    addr = _ip(ip)
-    options = (helo, receiver, max_lookups, max_void_lookups, max_mx, max_ptr, now,
-               default_explanation)
-
-    def flow() -> Flow[SPFResult]:
-        return _start(addr, domain, sender, identity, options)
-
-    return Check(flow, budget=budget)
-
-
-def check_spf_flow(ip: str | IPAddress, mail_from: str, helo: str | None, *,
+def check_spf_flow(ip: str | IPAddress, mail_from: str, helo: str | None, *, now: float,
                    receiver: str | None = None, max_lookups: int = 10,
                    max_void_lookups: int = 2, max_mx: int = 10, max_ptr: int = 10,
-                   default_explanation: str = "", now: float | None = None,
+                   default_explanation: str = "",
                    check_helo: bool = True) -> Flow[SPFResult]:
-    """Both SPF identities as one flow (RFC 7208 §2.3, §2.4)."""
-    addr = _ip(ip)
-    helo_result: SPFResult | None = None
-    helo_name = (helo or "").strip() or None
-    if helo_name is not None and check_helo:
-        # RFC 7208 §2.3: the HELO identity, with <sender> postmaster@<helo>.
-        helo_result = yield from check_host_flow(
-            addr, helo_name, f"postmaster@{helo_name}", helo=helo_name, receiver=receiver,
-            identity="helo", max_lookups=max_lookups, max_void_lookups=max_void_lookups,
-            max_mx=max_mx, max_ptr=max_ptr, default_explanation=default_explanation, now=now)
+    """Both SPF identities as one flow (RFC 7208 §2.3, §2.4).
+
+    :param now: the time for the ``%{t}`` macro (see :func:`check_host_flow`).
+    Other parameters as :func:`mailauth.spf.check_spf`.
+    """
+    options = Options(helo, receiver, max_lookups, max_void_lookups, max_mx, max_ptr,
+                      default_explanation)
+    return spf_flow(_ip(ip), mail_from, options, now, check_helo=check_helo)
+
+
+def spf_flow(addr: IPAddress, mail_from: str, options: Options, now: float, *,
+             check_helo: bool = True) -> Flow[SPFResult]:
+    """check_spf_flow() for a parsed address and ready options.
+
+    The MAIL FROM identity gives the verdict, so it goes first: the record lookups of
+    both identities are asked together (:func:`gather`), then the MAIL FROM evaluation
+    runs to its end, then the HELO evaluation, which starts from the answer it already
+    has. Before the verdict the HELO identity asks one question, so however slow its
+    DNS, it holds MAIL FROM back by one query timeout at most and cannot spend the
+    check's budget on its own; whatever MAIL FROM leaves is the HELO identity's.
+    """
+    helo_name = (options.helo or "").strip() or None
+    options = options._replace(helo=helo_name)
     reverse_path = (mail_from or "").strip()
     if reverse_path.startswith("<") and reverse_path.endswith(">"):
         reverse_path = reverse_path[1:-1]
@@ -737,34 +878,19 @@ def check_spf_flow(ip: str | IPAddress, mail_from: str, helo: str | None, *,
         # RFC 7208 §2.4: a null reverse-path is checked as postmaster@<helo>.
         sender = f"postmaster@{helo_name or ''}"
         domain = helo_name or ""
-    return (yield from _start(addr, domain, sender, "mailfrom", (
-        helo_name, receiver, max_lookups, max_void_lookups, max_mx, max_ptr, now,
-        default_explanation), helo=helo_result))
-
-
-def check_spf(ip: str | IPAddress, mail_from: str, helo: str | None, *,
-              receiver: str | None = None, max_lookups: int = 10, max_void_lookups: int = 2,
-              max_mx: int = 10, max_ptr: int = 10, default_explanation: str = "",
-              now: float | None = None, check_helo: bool = True,
-              budget: float = 20.0) -> Check[SPFResult]:
-    """SPF for a message's MAIL FROM and HELO identities (RFC 7208 §2.3, §2.4).
-
-    The result is the MAIL FROM identity's (the verdict; with a null reverse-path
-    that is ``postmaster@<helo>``), with the HELO identity's result in ``.helo``.
-
-    :param ip: the SMTP client's address; ``mail_from`` the reverse-path ("" or "<>"
-        when null); ``helo`` the HELO/EHLO name; ``receiver`` this host's name.
-    :param check_helo: set False to skip the HELO identity.
-    Other parameters as :func:`check_host`.
-    :raises ValueError: when ``ip`` is not an IP address.
-    """
-    addr = _ip(ip)
-
-    def flow() -> Flow[SPFResult]:
-        return check_spf_flow(addr, mail_from, helo, receiver=receiver,
-                              max_lookups=max_lookups, max_void_lookups=max_void_lookups,
-                              max_mx=max_mx, max_ptr=max_ptr,
-                              default_explanation=default_explanation, now=now,
-                              check_helo=check_helo)
-
-    return Check(flow, budget=budget)
+    mailfrom_st, mailfrom_domain = _prepare(addr, domain, sender, options, now)
+    mailfrom_flow = _run(mailfrom_st, mailfrom_domain, "mailfrom")
+    if helo_name is None or not check_helo:
+        return (yield from mailfrom_flow)
+    # RFC 7208 §2.3: the HELO identity, with <sender> postmaster@<helo>.
+    helo_st, helo_domain = _prepare(addr, helo_name, f"postmaster@{helo_name}", options, now)
+    record_answer: Answer | None = None
+    if helo_domain == mailfrom_domain or _domain_problem(helo_domain) is not None:
+        # Nothing to ask ahead: the same question as MAIL FROM's (answered again from
+        # the check's cache), or none at all.
+        mailfrom = yield from mailfrom_flow
+    else:
+        mailfrom, record_answer = yield from gather(mailfrom_flow,
+                                                    query(helo_domain, "TXT"))
+    helo_result = yield from _run(helo_st, helo_domain, "helo", record_answer)
+    return dataclasses.replace(mailfrom, helo=helo_result)

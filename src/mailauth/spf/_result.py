@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from .._build import positional_builder
 from .._flow import Answer
 from ..status import Status
 
@@ -24,7 +22,7 @@ class TraceStep(NamedTuple):
     ``lookups``/``void_lookups`` the running counts after it (RFC 7208 §4.6.4).
 
     A named tuple rather than a dataclass: an evaluation records a dozen or more of
-    these, and a tuple is several times cheaper to make.
+    these, and a tuple is cheaper to make.
     """
 
     depth: int
@@ -210,53 +208,3 @@ class SPFResult:
 
     def __str__(self) -> str:
         return f"spf={self.status} ({self.reason})" if self.reason else f"spf={self.status}"
-
-
-class PendingTrace(list[tuple[Any, ...]]):
-    """Trace steps as an evaluation records them: plain tuples of TraceStep's fields.
-
-    A result holds them so until its :attr:`SPFResult.trace` is first read, which
-    makes them TraceSteps: most results are never traced, and an evaluation records
-    a dozen or more steps.
-    """
-
-    __slots__ = ()
-
-
-_new_step = tuple.__new__
-
-
-class _TraceSlot:
-    """SPFResult's ``trace`` slot: a :class:`PendingTrace` there is turned into a tuple
-    of TraceSteps, and kept, when first read (by any means: attribute, ``==``,
-    ``repr``, ``replace``, pickling)."""
-
-    __slots__ = ("_slot",)
-
-    def __init__(self, slot: Any) -> None:
-        self._slot = slot
-
-    def __get__(self, obj: object, owner: type | None = None) -> Any:
-        if obj is None:
-            return self._slot
-        value = self._slot.__get__(obj, owner)
-        if type(value) is PendingTrace:
-            value = tuple([_new_step(TraceStep, step) for step in value])
-            self._slot.__set__(obj, value)
-        return value
-
-    def __set__(self, obj: object, value: Any) -> None:
-        self._slot.__set__(obj, value)
-
-    def __delete__(self, obj: object) -> None:
-        self._slot.__delete__(obj)
-
-
-type.__setattr__(SPFResult, "trace", _TraceSlot(SPFResult.__dict__["trace"]))
-
-
-# check_host() builds its result through the slots' own setters (see _build): about
-# 2 µs less than SPFResult(...) for its 18 fields, a tenth of a whole evaluation. The
-# value is the same as SPFResult(...) with every field given in order; ``trace`` may
-# be a PendingTrace.
-make_result: Callable[..., SPFResult] = positional_builder(SPFResult)
