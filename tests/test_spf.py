@@ -621,6 +621,54 @@ def test_rfc7208_section_7_4_macro_examples(ip: str, macro: str, expansion: str)
     assert resolver.queries[1] == Query(expansion, "A")
 
 
+# --- the clock: read by the public verb, once per run ---------------------------------
+
+_EXP_T = {"example.org": txt("v=spf1 -all exp=exp.example.org"),
+          "exp.example.org": txt("stamp %{t}"),
+          "mx.example.org": txt("v=spf1 -all exp=exp.example.org")}
+
+
+def test_t_macro_is_the_time_given() -> None:
+    r = check_host(IP, "example.org", "u@example.org", now=1234567890.9).run(
+        FakeResolver(_EXP_T))
+    assert r.explanation == "stamp 1234567890"
+
+
+def test_verbs_read_the_clock_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mailauth.spf as spf_module
+
+    readings = iter([1000.0, 2000.0, 3000.0])
+    calls: list[float] = []
+
+    def clock() -> float:
+        calls.append(value := next(readings))
+        return value
+
+    monkeypatch.setattr(spf_module.time, "time", clock)
+    check = check_spf(IP, "u@example.org", "mx.example.org")
+    assert calls == []  # building a check reads no clock
+    first = check.run(FakeResolver(_EXP_T))
+    # One reading serves both identities of the run.
+    assert calls == [1000.0]
+    assert first.explanation == "stamp 1000"
+    assert first.helo is not None and first.helo.explanation == "stamp 1000"
+    second = check.run(FakeResolver(_EXP_T))
+    assert calls == [1000.0, 2000.0] and second.explanation == "stamp 2000"
+    third = check_host(IP, "example.org", "u@example.org").run(FakeResolver(_EXP_T))
+    assert calls == [1000.0, 2000.0, 3000.0] and third.explanation == "stamp 3000"
+    # A time given is used as it is: no reading.
+    check_host(IP, "example.org", "u@example.org", now=5.0).run(FakeResolver(_EXP_T))
+    assert len(calls) == 3
+
+
+def test_flows_take_the_time_from_their_caller() -> None:
+    from mailauth.spf import check_host_flow, check_spf_flow
+    with pytest.raises(TypeError):
+        check_host_flow(IP, "example.org", "u@example.org")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        check_spf_flow(IP, "u@example.org", "mx.example.org")  # type: ignore[call-arg]
+
+
 def test_ip6_nibbles_lower_in_names_upper_in_explanation_text() -> None:
     # Queried names follow RFC 7208 §7.4 (lower case); explanation text keeps the
     # upper case the RFC 7208 suite's v-macro-ip6 case expects.
