@@ -12,9 +12,9 @@ names under ``error.`` that are absent time out.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import Any, cast
 
-from mailauth._flow import MX, Answer, Outcome, Query, normalize_qname
+from mailauth._flow import MX, Answer, Outcome, Query, RRType, normalize_qname
 
 
 def _txt(value: Any) -> str:
@@ -50,7 +50,7 @@ class SuiteResolver:
             rows.extend(generated)
             self.zone[normalize_qname(str(name))] = rows
 
-    def _lookup(self, name: str, rdtype: str, depth: int = 0) -> Answer:
+    def _lookup(self, name: str, rdtype: RRType, depth: int = 0) -> Answer:
         q = Query(name, rdtype)
         key = normalize_qname(name)
         if any(not label or len(label) > 63 for label in key.split(".")):
@@ -78,7 +78,7 @@ class SuiteResolver:
 
     def resolve(self, query: Query, *, timeout: float = 5.0) -> Answer:
         self.queries.append(query)
-        answer = self._lookup(query.name, query.rdtype.upper())
+        answer = self._lookup(query.name, cast(RRType, query.rdtype.upper()))
         return Answer(query, answer.outcome, answer.records, reason=answer.reason)
 
     async def aresolve(self, query: Query, *, timeout: float = 5.0) -> Answer:

@@ -4,6 +4,7 @@ Received-SPF, hostile DNS and parser properties."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from mailauth.testing import FakeResolver
 IP = "192.0.2.1"
 
 
-def spf(records: dict[str, Any], ip: str = IP, sender: str = "user@example.org",
+def spf(records: dict[str, Any] | FakeResolver, ip: str = IP, sender: str = "user@example.org",
         helo: str | None = "mx.example.org", **kw: Any) -> tuple[SPFResult, FakeResolver]:
     resolver = records if isinstance(records, FakeResolver) else FakeResolver(records)
     domain = sender.rpartition("@")[2]
@@ -345,7 +346,7 @@ def test_trace_is_made_of_trace_steps_whenever_it_is_read() -> None:
     zone = {"example.org": txt("v=spf1 ip4:10.0.0.0/8 include:i.example.org -all"),
             "i.example.org": txt("v=spf1 a:h.example.org -all"),
             "h.example.org": {"A": ["192.0.2.1"]}}
-    reads = {
+    reads: dict[str, Callable[[SPFResult], Any]] = {
         "attribute": lambda r: r.trace,
         "repr": lambda r: dataclasses.replace(r).trace if "TraceStep(" in repr(r) else None,
         "eq": lambda r: r.trace if r == r else None,
@@ -470,7 +471,7 @@ class _SlowResolver(FakeResolver):
         super().__init__(records)
         self.delay = delay
 
-    def resolve(self, query: Query, *, timeout: float) -> Answer:
+    def resolve(self, query: Query, *, timeout: float = 5.0) -> Answer:
         import time
         time.sleep(self.delay)
         return super().resolve(query, timeout=timeout)
@@ -635,7 +636,7 @@ def test_t_macro_is_the_time_given() -> None:
 
 
 def test_verbs_read_the_clock_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    import mailauth.spf as spf_module
+    import time
 
     readings = iter([1000.0, 2000.0, 3000.0])
     calls: list[float] = []
@@ -644,7 +645,7 @@ def test_verbs_read_the_clock_once_per_run(monkeypatch: pytest.MonkeyPatch) -> N
         calls.append(value := next(readings))
         return value
 
-    monkeypatch.setattr(spf_module.time, "time", clock)
+    monkeypatch.setattr(time, "time", clock)
     check = check_spf(IP, "u@example.org", "mx.example.org")
     assert calls == []  # building a check reads no clock
     first = check.run(FakeResolver(_EXP_T))

@@ -172,14 +172,16 @@ STATS: dict[str, int] = {}
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_cases)
 def test_agrees_with_pyspf(case: Any) -> None:
-    compare(*case, STATS)
+    z, ip, local, domain = case
+    compare(z, ip, local, domain, STATS)
 
 
 @pytest.mark.slow
 @settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_cases)
 def test_agrees_with_pyspf_10000(case: Any) -> None:
-    compare(*case, STATS)
+    z, ip, local, domain = case
+    compare(z, ip, local, domain, STATS)
 
 
 def test_report_stats() -> None:
