@@ -25,6 +25,7 @@ import mailauth
 import mailauth.flows
 from mailauth import Status
 from mailauth._message import parse_message
+from mailauth._tagvalue import parse_tag_list
 from mailauth.dkim import (
     DKIMSyntaxError,
     generate_key,
@@ -48,6 +49,7 @@ from mailauth.dkim._hashing import (
 )
 from mailauth.dkim._key import KeyDecodeError, load_private_key, load_public_key
 from mailauth.dkim._tags import parse_signature_tags, parse_tags
+from mailauth.errors import ParseError
 from mailauth.flows import Query, Work
 from mailauth.testing import FakeResolver
 
@@ -131,6 +133,40 @@ def test_signature_with_line_breaks_that_do_not_fold_is_malformed() -> None:
         parse_signature(f"v=1; a=rsa-sha256; d=example.org; s=s1; h=from; bh={BH}; "
                         "b=AAAA\r\n\r\n")
     assert info.value.code == "bad_tag_list"
+
+
+# DKIM reads every tag list through parse_tags: the same tags as parse_tag_list, and a
+# DKIMSyntaxError exactly where parse_tag_list raises ParseError (no second parser).
+_TAG_PIECES = ["v", "p", "bh", "_x", "9", "=", "=", ";", " ", "\t", "\r\n", "\r\n ",
+               "\r", "\n", "\n ", "x1", "\u00e9", "\x7f", "DKIM1"]
+dkim_tag_texts = st.one_of(st.lists(st.sampled_from(_TAG_PIECES), max_size=24).map("".join),
+                           st.text(max_size=40))
+
+
+def check_parse_tags_agrees(text: str) -> None:
+    try:
+        expected: object = dict(parse_tag_list(text, strict_values=False).tags)
+    except ParseError as exc:
+        expected = ("error", exc.message, exc.position)
+    try:
+        got: object = parse_tags(text, code="key_syntax")
+    except DKIMSyntaxError as exc:
+        assert exc.code == "key_syntax"
+        got = ("error", exc.message, exc.position)
+    assert got == expected, text
+
+
+@settings(max_examples=3000, deadline=None)
+@given(dkim_tag_texts)
+def test_dkim_tag_lists_agree_with_the_exact_parser(text: str) -> None:
+    check_parse_tags_agrees(text)
+
+
+@pytest.mark.slow
+@settings(max_examples=20000, deadline=None)
+@given(dkim_tag_texts)
+def test_slow_dkim_tag_lists_agree_with_the_exact_parser(text: str) -> None:
+    check_parse_tags_agrees(text)
 
 
 # --- header hash input -------------------------------------------------------------------

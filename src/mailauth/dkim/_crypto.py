@@ -53,10 +53,10 @@ def check_signature(key: PublicKey, algorithm: str, signature: bytes, data: byte
         return False
     hashed = digest(hash_name, data)
     try:
-        if isinstance(key, ed25519.Ed25519PublicKey):
-            key.verify(signature, hashed)
-        else:
+        if isinstance(key, rsa.RSAPublicKey):
             key.verify(signature, hashed, _PKCS1, _PREHASHED[hash_name])
+        else:
+            key.verify(signature, hashed)
     except InvalidSignature:
         return False
     return True

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from .._flow import Answer, Flow, Outcome, Query, gather, query_all, work
 from .._message import HeaderField, Message
 from ..status import Status
@@ -29,7 +31,7 @@ from ._hashing import (
     looks_dot_stuffed,
     signed_prefix_length,
 )
-from ._key import key_bits, load_public_key
+from ._key import load_public_key
 from ._signature import DKIMSyntaxError, KeyRecord, Signature, parse_key_record, parse_signature
 
 __all__ = ["DKIMResult", "SignatureResult", "verify_dkim_flow"]
@@ -321,7 +323,7 @@ def _with_key(p: _Pending, record: KeyRecord, *, data: bytes, body_ok: bool,
     if refusal is not None and refusal.status is not Status.POLICY:
         return _result(p, refusal.status, refusal.code, refusal.reason, **facts)
     key = load_public_key(record.key_type, record.public_key)  # memoised: loaded once
-    facts["key_bits"] = key_bits(key)
+    facts["key_bits"] = key.key_size if isinstance(key, rsa.RSAPublicKey) else 256
     if record.strict_identity:
         idomain = sig.identity.rpartition("@")[2]
         if idomain != sig.domain:
