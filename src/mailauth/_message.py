@@ -234,6 +234,12 @@ class Message:
 
     # -- body ------------------------------------------------------------------------
     @property
+    def seekable(self) -> bool:
+        """True when the body can be read any number of times (bytes, or a seekable
+        file); False for a stream such as a pipe, whose body can be read once."""
+        return self._data is not None or self._file_pos is not None
+
+    @property
     def rereadable(self) -> bool:
         """True when iterating the body (again) works: bytes, a seekable file, or a
         stream not read yet."""
