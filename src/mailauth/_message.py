@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from ._build import positional_builder
 
 __all__ = ["HeaderField", "Message", "MessageSource", "parse_message", "to_crlf"]
 
@@ -111,7 +110,6 @@ def to_crlf(data: bytes, *, checked: bool = False) -> bytes:
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
-_build_field = positional_builder(HeaderField)
 # Field names repeat from message to message: their decoded forms are remembered
 # (bounded), keyed by the bytes before the colon.
 _NAMES: dict[bytes, tuple[str, str]] = {}
@@ -139,7 +137,7 @@ def _make_field(raw: bytes, clean: bool) -> HeaderField:
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     name, lname = _field_name(raw)
-    return _build_field(name, raw, data, lname)
+    return HeaderField(name, raw, data, lname)
 
 
 def _group(lines: Iterator[bytes]) -> tuple[list[list[bytes]], bytes]:
