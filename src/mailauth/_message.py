@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from ._grammar import FIELD_NAME_BYTES_RE
 
 __all__ = ["HeaderField", "Message", "MessageSource", "parse_message", "to_crlf"]
 
@@ -60,8 +61,6 @@ class HeaderField:
         return self.data.decode("utf-8", "replace").rstrip("\r\n")
 
 
-# RFC 5322 §3.6.8: ftext is printable US-ASCII except colon; WSP may precede the colon.
-_FIELD_NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
 
 
 _SCAN_MIN = 4096
@@ -124,7 +123,7 @@ def _field_name(raw: bytes) -> tuple[str, str]:
         hit = _NAMES.get(key)
         if hit is not None:
             return hit
-    m = _FIELD_NAME.match(raw)
+    m = FIELD_NAME_BYTES_RE.match(raw)  # RFC 5322 §3.6.8 ftext; WSP may precede ':'
     name = m.group(1).decode("ascii") if m else ""
     names = (name, name.lower())
     if key is not None and len(_NAMES) < _NAMES_MAX:
