@@ -23,7 +23,7 @@ BANNED = {"dns", "asyncio", "socket", "ssl", "http", "urllib", "smtplib"}
 
 PUBLIC = {
     "mailauth": {
-        "MX", "TLSA", "Answer", "Check", "DKIMResult", "Fetch", "MailAuthError", "Outcome",
+        "MX", "TLSA", "Answer", "ArgumentTypeError", "Check", "DKIMResult", "Fetch", "MailAuthError", "Outcome",
         "ParseError", "Query", "Response", "SPFResult", "SignatureResult", "SigningError",
         "Status", "UsageError", "__version__", "check_spf", "sign_dkim", "verify_dkim",
     },
@@ -34,7 +34,8 @@ PUBLIC = {
     },
     "mailauth.message": {"HeaderField", "Message", "MessageSource", "parse_message"},
     "mailauth.testing": {"FakeFetcher", "FakeResolver", "drive"},
-    "mailauth.errors": {"MailAuthError", "ParseError", "SigningError", "UsageError"},
+    "mailauth.errors": {"ArgumentTypeError", "MailAuthError", "ParseError", "SigningError",
+                        "UsageError"},
 }
 
 
@@ -51,6 +52,8 @@ def test_errors_are_what_they_promise() -> None:
     assert issubclass(mailauth.ParseError, mailauth.MailAuthError)
     assert issubclass(mailauth.UsageError, ValueError)
     assert issubclass(mailauth.UsageError, mailauth.MailAuthError)
+    assert issubclass(mailauth.ArgumentTypeError, TypeError)
+    assert issubclass(mailauth.ArgumentTypeError, mailauth.MailAuthError)
     assert str(mailauth.Status.PERMERROR) == "permerror"
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._flow import MX, TLSA, Answer, Check, Fetch, Outcome, Query, Response
-from .errors import MailAuthError, ParseError, SigningError, UsageError
+from .errors import ArgumentTypeError, MailAuthError, ParseError, SigningError, UsageError
 from .status import Status
 
 if TYPE_CHECKING:  # type checkers and editors see the real names; imports stay lazy
@@ -52,6 +52,7 @@ __all__ = [
     "MX",
     "TLSA",
     "Answer",
+    "ArgumentTypeError",
     "Check",
     "DKIMResult",
     "Fetch",

@@ -7,7 +7,7 @@ functions.
 
 from __future__ import annotations
 
-__all__ = ["MailAuthError", "ParseError", "SigningError", "UsageError"]
+__all__ = ["ArgumentTypeError", "MailAuthError", "ParseError", "SigningError", "UsageError"]
 
 
 class MailAuthError(Exception):
@@ -45,3 +45,9 @@ class SigningError(MailAuthError):
 class UsageError(MailAuthError, ValueError):
     """A call the library cannot carry out as made, such as running a second time a
     check whose message could be read only once."""
+
+
+class ArgumentTypeError(MailAuthError, TypeError):
+    """An argument of the wrong type: a ``str`` message where bytes or a binary file
+    is expected, ``bytes`` where a domain or address is expected, ``None`` for a
+    required value."""
