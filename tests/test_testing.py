@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mailauth.errors import ParseError, UsageError
+from mailauth.errors import ArgumentTypeError, ParseError, UsageError
 from mailauth.flows import MX, TLSA, Answer, Outcome, Query, RRType
 from mailauth.testing import FakeResolver
 
@@ -101,7 +101,7 @@ def test_from_zone_given_a_path_says_so(tmp_path: Path) -> None:
     for given in (zone, str(zone)):
         with pytest.raises(UsageError, match="not a file name"):
             FakeResolver.from_zone(given)  # type: ignore[arg-type]
-    with pytest.raises(UsageError, match="as str, not bytes"):
+    with pytest.raises(ArgumentTypeError, match="as str, not bytes"):
         FakeResolver.from_zone(ZONE_TEXT.encode())  # type: ignore[arg-type]
     assert FakeResolver.from_zone(zone.read_text()).answer(Query("mx.example.net", "A")).ok
 

@@ -136,10 +136,10 @@ class FakeResolver:
         text, not a file name: ``FakeResolver.from_zone(Path(p).read_text())``.
 
         :raises UsageError: for a path (a ``Path``, or a one-line string naming an
-            existing file) given instead of text.
+            existing file) given instead of text; ``ArgumentTypeError`` for bytes.
         :raises ParseError: for text that does not parse as a zone file.
         """
-        from .errors import ParseError, UsageError
+        from .errors import ArgumentTypeError, ParseError, UsageError
 
         if isinstance(text, os.PathLike) or (
                 isinstance(text, str) and "\n" not in text.strip() and " " not in text.strip()
@@ -148,7 +148,7 @@ class FakeResolver:
                              "read the file first: FakeResolver.from_zone(Path(name)"
                              ".read_text())")
         if not isinstance(text, str):
-            raise UsageError(f"from_zone takes zone-file text as str, not "
+            raise ArgumentTypeError(f"from_zone takes zone-file text as str, not "
                              f"{type(text).__name__}")
         import dns.exception
         import dns.name
