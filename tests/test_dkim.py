@@ -15,10 +15,9 @@ from pathlib import Path
 import dkim as dkimpy
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from tests.conftest import OWN_VECTORS, shared_vector
 
 import mailauth
-from conftest import unseekable
+from conftest import OWN_VECTORS, shared_vector, unseekable
 from mailauth import SigningError, Status
 from mailauth.dkim import (
     DKIMSyntaxError,

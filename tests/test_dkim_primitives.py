@@ -13,6 +13,7 @@ import hashlib
 import io
 import threading
 import time
+from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
@@ -104,6 +105,49 @@ def test_dkim_layer_adds_from_identity_and_query_rules() -> None:
     assert parse_signature_tags(parse_tags(base + "to:subject")).headers == ("to", "subject")
     sig = parse_signature(base + "from; i=joe@Mail.Example.ORG; q=dns/txt")
     assert sig.identity == "joe@mail.example.org" and sig.query_methods == ("dns/txt",)
+
+
+def test_signature_is_built_in_field_order() -> None:
+    # parse_signature builds Signature positionally from signature_tag_values: every
+    # shared field must land where SignatureTags has it (distinct values catch a swap).
+    text = (f"v=1; a=rsa-sha256; c=relaxed/simple; d=example.org; s=s1; bh={BH}; "
+            f"b=AAAA; h=from:to; l=7; t={T0}; x={T0 + 60}; i=joe@example.org; q=dns/txt; "
+            "z=From:x")
+    sig = parse_signature(text)
+    common = parse_signature_tags(parse_tags(text))
+    for f in fields(common):
+        assert getattr(sig, f.name) == getattr(common, f.name), f.name
+    assert (sig.identity, sig.query_methods, sig.copied_headers) == (
+        "joe@example.org", ("dns/txt",), "From:x")
+    assert dict(sig.tags)["l"] == "7" and sig.canonicalization == "relaxed/simple"
+
+
+def test_signature_result_is_built_in_field_order(ed_key: mailauth.dkim.GeneratedKey) -> None:
+    # The verifier builds SignatureResult positionally: each field holds its own fact.
+    message = MSG.replace(b"\r\n\r\n", b"\r\nFrom: Again <a@example.org>\r\n\r\n", 1)
+    header = sign_dkim(message, domain="example.org", selector="s1", oversign=False,
+                       key=ed_key.private_key_pem, identity="joe@example.org", timestamp=T0,
+                       expiration=T0 + 600, body_length=5, headers=["from", "to"])
+    dns = FakeResolver({"s1._domainkey.example.org": {"TXT": [ed_key.txt_value]}},
+                       authentic=["s1._domainkey.example.org"])
+    r = verify_dkim(header + message, now=T0 + 1).run(dns).signatures[0]
+    sig = parse_signature(header.split(b":", 1)[1])
+    expected = {
+        "status": Status.PASS, "code": "ok", "domain": "example.org", "selector": "s1",
+        "algorithm": "ed25519-sha256", "canonicalization": "relaxed/relaxed",
+        "headers_signed": ("from", "to"), "identity": "joe@example.org",
+        "body_hash_expected": base64.b64encode(sig.body_hash).decode(),
+        "body_length": 5, "body_bytes_appended": None, "key_type": "ed25519",
+        "key_bits": 256, "key_record": ed_key.txt_value, "authentic": True,
+        "testing": False, "timestamp": T0, "expiration": T0 + 600,
+        "header_field": header.decode().rstrip("\r\n"),
+    }
+    for name, value in expected.items():
+        assert getattr(r, name) == value, name
+    assert r.body_hash_computed == r.body_hash_expected
+    assert r.body_bytes_unsigned is not None and r.body_bytes_unsigned > 0
+    assert r.warnings and "l=5" in r.warnings[0] and "from fields" in r.warnings[1]
+    assert r.reason == "the signature verifies"
 
 
 @pytest.mark.parametrize("tag, value, code", [

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailauth._tagvalue import parse_tag_list
+from mailauth._tagvalue import parse_tag_list, tag_dict
 from mailauth.errors import ParseError
 
 
@@ -158,6 +158,41 @@ def test_parser_agrees_with_the_plain_reading(text: str, strict_values: bool) ->
 @given(tag_texts, st.booleans())
 def test_slow_parser_agrees_with_the_plain_reading(text: str, strict_values: bool) -> None:
     check_agreement(text, strict_values)
+
+
+# tag_dict is the position-free fast path; parse_tag_list is its reference: the same tags,
+# and on any error the very ParseError parse_tag_list raises.
+def check_tag_dict(text: str, strict_values: bool) -> None:
+    expected = outcome(lambda: dict(parse_tag_list(text, strict_values=strict_values).tags))
+    got = outcome(lambda: tag_dict(text, strict_values=strict_values))
+    assert got == expected, text
+    if isinstance(got, dict):
+        assert list(got) == list(parse_tag_list(text, strict_values=strict_values)), text
+
+
+@settings(max_examples=3000, deadline=None)
+@given(tag_texts, st.booleans())
+def test_tag_dict_agrees_with_parse_tag_list(text: str, strict_values: bool) -> None:
+    check_tag_dict(text, strict_values)
+
+
+@pytest.mark.slow
+@settings(max_examples=20000, deadline=None)
+@given(tag_texts, st.booleans())
+def test_slow_tag_dict_agrees_with_parse_tag_list(text: str, strict_values: bool) -> None:
+    check_tag_dict(text, strict_values)
+
+
+@pytest.mark.parametrize("text", ["v=1; a=x", " a = 1 ;\r\n b=\t2;", "a=1;;", "a=\x7f",
+                                  "a=1; a=2", "_a=1", "a", "a=é", "a=1\r\nb=2"])
+def test_tag_dict_examples(text: str) -> None:
+    check_tag_dict(text, True)
+    check_tag_dict(text, False)
+
+
+def test_tag_dict_type_error_for_bytes() -> None:
+    with pytest.raises(TypeError):
+        tag_dict(b"a=1")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("text", ["p=\n\n\n", "\n\n", "\r\r", "b=a\r\n\n", "\n\r",

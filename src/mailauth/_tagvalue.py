@@ -16,15 +16,15 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from ._grammar import BAD_LINE_BREAK_RE, FWS_CHARS, VALCHAR_SET
 from .errors import ParseError
 
-__all__ = ["TagList", "parse_tag_list"]
+__all__ = ["TagList", "parse_tag_list", "tag_dict"]
 
 _RFC = "RFC 6376 §3.2"
-_FWS_CHARS = " \t\r\n"
-_BAD_VALCHAR = re.compile(r"[^\x21-\x3a\x3c-\x7e \t\r\n]")
-# A line break must be followed by whitespace (folding), except at the very end.
-_BAD_FWS = re.compile(r"\r\n(?![ \t]|\Z)|\r(?!\n)(?![ \t]|\Z)|(?<!\r)\n(?![ \t]|\Z)")
+_BAD_VALCHAR = re.compile(f"[^{VALCHAR_SET}{FWS_CHARS}]")
+# What no valid list holds: VALCHAR, FWS and ";" are all there is (tag names are ALNUM).
+_BAD_LIST_CHAR = re.compile(f"[^{VALCHAR_SET};{FWS_CHARS}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,7 @@ def _bad_fws(text: str) -> int | None:
     unfolded = body.replace("\r\n ", " ").replace("\r\n\t", " ")
     if "\n" not in unfolded and "\r" not in unfolded:
         return None
-    bad = _BAD_FWS.search(text)
+    bad = BAD_LINE_BREAK_RE.search(text)
     return None if bad is None else bad.start()
 
 
@@ -91,8 +91,8 @@ def parse_tag_list(text: str, *, strict_values: bool = True, rfc: str = _RFC) ->
     pos = 0  # where the current spec starts
     for spec in text.split(";"):
         raw_name, eq, value = spec.partition("=")
-        name = raw_name.strip(_FWS_CHARS)
-        at = pos + len(raw_name) - len(raw_name.lstrip(_FWS_CHARS))  # the name's offset
+        name = raw_name.strip(FWS_CHARS)
+        at = pos + len(raw_name) - len(raw_name.lstrip(FWS_CHARS))  # the name's offset
         if not eq:
             if name:
                 raise ParseError(f"tag without '=': {spec.strip()!r}", position=at, rfc=rfc,
@@ -103,7 +103,7 @@ def parse_tag_list(text: str, *, strict_values: bool = True, rfc: str = _RFC) ->
             # that does not start with "_" (three times faster than a regex match).
             if not (name.isidentifier() and name.isascii() and name[0] != "_"):
                 raise ParseError(f"invalid tag name {name!r}", position=at, rfc=rfc, text=text)
-            value = value.strip(_FWS_CHARS)
+            value = value.strip(FWS_CHARS)
             if strict_values:
                 bad = _BAD_VALCHAR.search(value)
                 if bad is not None:
@@ -117,3 +117,42 @@ def parse_tag_list(text: str, *, strict_values: bool = True, rfc: str = _RFC) ->
             positions.append(at)
         pos += len(spec) + 1
     return TagList(tuple(tags), tuple(positions))
+
+
+def _fast_tag_dict(text: str, strict_values: bool) -> dict[str, str] | None:
+    """:func:`tag_dict` without positions: the tags, or None for anything the exact
+    parser (:func:`parse_tag_list`, its reference) must look at, errors included."""
+    if _bad_fws(text) is not None:
+        return None
+    # One search covers every value at once (tag names are checked on their own).
+    if strict_values and _BAD_LIST_CHAR.search(text) is not None:
+        return None
+    tags: dict[str, str] = {}
+    for spec in text.split(";"):
+        name, eq, value = spec.partition("=")
+        name = name.strip(FWS_CHARS)
+        if not eq:
+            if name:
+                return None
+            continue
+        if not (name.isidentifier() and name.isascii() and name[0] != "_") or name in tags:
+            return None
+        tags[name] = value.strip(FWS_CHARS)
+    return tags
+
+
+def tag_dict(text: str, *, strict_values: bool = True, rfc: str = _RFC) -> dict[str, str]:
+    """The tags of a tag=value list as a dict, in the order written.
+
+    The same tags and the same errors as :func:`parse_tag_list` (a hypothesis test
+    compares them); without the positions, which only an error needs, it is about
+    twice as fast. An error is raised by :func:`parse_tag_list` itself.
+
+    :raises ParseError: with the position of the offending tag.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"tag_dict() takes str, not {type(text).__name__}")
+    tags = _fast_tag_dict(text, strict_values)
+    if tags is None:
+        tags = dict(parse_tag_list(text, strict_values=strict_values, rfc=rfc).tags)
+    return tags

@@ -31,11 +31,15 @@ _PREHASHED = {"sha256": Prehashed(hashes.SHA256()), "sha1": Prehashed(hashes.SHA
 _KEY_CLASSES = {"rsa": rsa.RSAPublicKey, "ed25519": ed25519.Ed25519PublicKey}
 
 
+_HASHES = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
+
+
 def digest(hash_name: str, data: bytes) -> bytes:
     """The ``hash_name`` ("sha256" or "sha1") digest of ``data``."""
-    if hash_name not in _PREHASHED:
+    make = _HASHES.get(hash_name)
+    if make is None:
         raise ValueError(f"unknown hash {hash_name!r}: sha256 or sha1 (RFC 6376 §3.3)")
-    return hashlib.new(hash_name, data).digest()
+    return make(data).digest()
 
 
 def check_signature(key: PublicKey, algorithm: str, signature: bytes, data: bytes) -> bool:

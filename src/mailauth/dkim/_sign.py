@@ -13,12 +13,13 @@ from collections.abc import Iterable, Sequence
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .._domain import normalize_domain
+from .._grammar import SELECTOR_RE
 from .._message import Message
 from ..errors import SigningError
 from ._crypto import sign_digest
 from ._hashing import hash_bodies, header_hash_input
 from ._key import PrivateKey, load_private_key
-from ._tags import CANONICALIZATIONS, SELECTOR
+from ._tags import CANONICALIZATIONS
 
 __all__ = ["DEFAULT_OVERSIGN", "RECOMMENDED_HEADERS", "choose_headers", "sign_message"]
 
@@ -149,7 +150,7 @@ def _signing_domain(domain: str, selector: str) -> str:
         d = normalize_domain(domain)
     except ValueError as exc:
         raise ValueError(f"domain {domain!r} is not a domain name: {exc}") from None
-    if not SELECTOR.match(selector):
+    if not SELECTOR_RE.fullmatch(selector):
         raise ValueError(f"selector {selector!r} is not dot-separated sub-domain labels")
     return d
 

@@ -10,18 +10,18 @@ into its permerror result.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from .._domain import normalize_domain
+from .._grammar import FWS_RUN_RE
 from ._tags import (
     ALGORITHMS,
     DKIMSyntaxError,
     parse_base64,
-    parse_signature_tags,
     parse_tags,
     required,
+    signature_tag_values,
 )
 
 __all__ = [
@@ -33,12 +33,15 @@ __all__ = [
     "parse_signature",
 ]
 
-_FWS = re.compile(r"[ \t\r\n]+")
-
 
 @dataclass(frozen=True, slots=True)
 class Signature:
-    """A parsed DKIM-Signature (RFC 6376 §3.5); names follow the tags."""
+    """A parsed DKIM-Signature (RFC 6376 §3.5); names follow the tags.
+
+    The fields up to ``headers`` and from ``length`` to ``expiration`` are
+    :class:`~mailauth.dkim._tags.SignatureTags`' in its order (what DKIM shares with
+    ARC); :func:`parse_signature` relies on that order.
+    """
 
     algorithm: str                 # a=
     key_type: str                  # "rsa" | "ed25519", from a=
@@ -81,19 +84,16 @@ def parse_signature(value: str | bytes) -> Signature:
     if version != "1":
         raise DKIMSyntaxError("bad_version", f"v={version} is not a DKIM version this "
                               "verifier knows (v=1)")
-    common = parse_signature_tags(tags)
-    if "from" not in common.headers:
+    (algorithm, key_type, hash_name, signature, body_hash, header_canon, body_canon, domain,
+     headers, length, selector, timestamp, expiration) = signature_tag_values(tags)
+    if "from" not in headers:
         raise DKIMSyntaxError("from_not_signed", "h= does not include From "
                               "(RFC 6376 §5.4: From MUST be signed)")
-    return Signature(
-        algorithm=common.algorithm, key_type=common.key_type, hash_name=common.hash_name,
-        signature=common.signature, body_hash=common.body_hash,
-        header_canon=common.header_canon, body_canon=common.body_canon,
-        domain=common.domain, headers=common.headers,
-        identity=_identity(tags.get("i"), common.domain), length=common.length,
-        query_methods=_query_methods(tags.get("q")), selector=common.selector,
-        timestamp=common.timestamp, expiration=common.expiration,
-        copied_headers=tags.get("z"), tags=tuple(tags.items()))
+    # One construction, arguments in field order (a test checks the order).
+    return Signature(algorithm, key_type, hash_name, signature, body_hash, header_canon,
+                     body_canon, domain, headers, _identity(tags.get("i"), domain), length,
+                     _query_methods(tags.get("q")), selector, timestamp, expiration,
+                     tags.get("z"), tuple(tags.items()))
 
 
 def _identity(value: str | None, domain: str) -> str:
@@ -118,7 +118,7 @@ def _query_methods(value: str | None) -> tuple[str, ...]:
     """``q=``: the key lookup methods; one must be DNS TXT (§3.5)."""
     if value is None:
         return ("dns/txt",)
-    methods = tuple(_FWS.sub("", m).lower() for m in value.split(":"))
+    methods = tuple(FWS_RUN_RE.sub("", m).lower() for m in value.split(":"))
     if not any(m == "dns/txt" or m.startswith("dns/txt/") or m == "dns" for m in methods):
         raise DKIMSyntaxError("unsupported_query_method",
                               f"q={value} offers no dns/txt key lookup")
@@ -161,7 +161,7 @@ _KRFC = "RFC 6376 §3.6.1"
 
 
 def _colon_list(value: str) -> tuple[str, ...]:
-    return tuple(_FWS.sub("", v).lower() for v in value.split(":") if _FWS.sub("", v))
+    return tuple(v.lower() for v in [FWS_RUN_RE.sub("", v) for v in value.split(":")] if v)
 
 
 @lru_cache(maxsize=512)

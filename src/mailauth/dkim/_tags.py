@@ -14,15 +14,16 @@ verifier copies it into its permerror result.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeAlias
 
 from .._domain import normalize_domain
-from .._tagvalue import parse_tag_list
+from .._grammar import FIELD_NAME, FWS_RUN_RE, SELECTOR_RE
+from .._tagvalue import tag_dict
 from ..errors import ParseError
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "parse_tags",
     "parse_time",
     "required",
+    "signature_tag_values",
 ]
 
 # a= values (RFC 6376 §3.3, RFC 8463 §3): name -> (key type, hash)
@@ -51,13 +53,11 @@ ALGORITHMS: dict[str, tuple[str, str]] = {
 }
 CANONICALIZATIONS = ("simple", "relaxed")
 
-_FWS = re.compile(r"[ \t\r\n]+")
 _DIGITS = re.compile(r"[0-9]{1,76}\Z")
 _TIME = re.compile(r"[0-9]{1,12}\Z")  # §3.5: at most 12 digits for t= and x=
-_FTEXT = r"[\x21-\x39\x3b-\x7e]+"  # RFC 5322 ftext
-_HDR_LIST = re.compile(f"{_FTEXT}(?::{_FTEXT})*\\Z")
-SELECTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?)*\Z")
+# §3.5: sig-h-tag = %x68 [FWS] "=" [FWS] hdr-name *( [FWS] ":" [FWS] hdr-name ),
+# hdr-name = field-name (RFC 5322); FWS is removed before matching.
+_HDR_LIST = re.compile(f"{FIELD_NAME}(?::{FIELD_NAME})*")
 
 
 class DKIMSyntaxError(ParseError):
@@ -81,7 +81,7 @@ def parse_tags(text: str | bytes, *, code: str = "bad_tag_list",
     if isinstance(text, bytes):
         text = text.decode("utf-8", "surrogateescape")
     try:
-        return dict(parse_tag_list(text, strict_values=False, rfc=rfc).tags)
+        return tag_dict(text, strict_values=False, rfc=rfc)
     except ParseError as exc:
         raise DKIMSyntaxError(code, exc.message, rfc=rfc, position=exc.position) from None
 
@@ -111,8 +111,8 @@ def parse_base64(value: str, tag: str, *, rfc: str = "RFC 6376 §3.5",
     compact = "".join(value.split())
     if pad and len(compact) % 4:
         compact += "=" * (-len(compact) % 4)
-    try:  # validate=True rejects any byte outside the base64 alphabet
-        return base64.b64decode(compact, validate=True)
+    try:  # strict: any character outside the alphabet is an error (b64decode(validate=True))
+        return binascii.a2b_base64(compact, strict_mode=True)
     except (binascii.Error, ValueError):
         raise DKIMSyntaxError("bad_base64", f"{tag}= is not valid base64 (a character "
                               "outside the alphabet, or bad length or padding)",
@@ -147,7 +147,7 @@ def parse_domain(value: str) -> str:
 def parse_header_list(value: str) -> tuple[str, ...]:
     """``h=``: the signed header field names, lower case, in order."""
     h = "".join(value.split()).lower()
-    if not _HDR_LIST.match(h):
+    if not _HDR_LIST.fullmatch(h):
         raise DKIMSyntaxError("bad_header_list", "h= has an empty or invalid header name")
     return tuple(h.split(":"))
 
@@ -162,8 +162,8 @@ def parse_length(value: str) -> int:
 @lru_cache(maxsize=512)
 def parse_selector(value: str) -> str:
     """``s=``: dot-separated sub-domain labels, lower case."""
-    selector = _FWS.sub("", value)
-    if not SELECTOR.match(selector):
+    selector = FWS_RUN_RE.sub("", value)
+    if not SELECTOR_RE.fullmatch(selector):
         raise DKIMSyntaxError("bad_selector", f"s={selector} is not a selector "
                               "(dot-separated sub-domain labels)")
     return selector.lower()
@@ -198,12 +198,17 @@ class SignatureTags:
     expiration: int | None         # x=
 
 
-def parse_signature_tags(tags: Mapping[str, str]) -> SignatureTags:
-    """Validate ``a= b= bh= c= d= h= l= s= t= x=`` as DKIM-Signature (RFC 6376 §3.5)
-    and ARC-Message-Signature (RFC 8617 §4.1.2) define them. Other tags (``v=``,
-    ``i=``, ``q=``, ``z=``, unknown ones) are the caller's.
+SignatureTagValues: TypeAlias = tuple[str, str, str, bytes, bytes, str, str, str,
+                                      tuple[str, ...], int | None, str, int | None, int | None]
+""":class:`SignatureTags`' fields in order, as :func:`signature_tag_values` returns them."""
 
-    :raises DKIMSyntaxError: at the first tag that breaks its rule, in the order above.
+
+def signature_tag_values(tags: Mapping[str, str]) -> SignatureTagValues:
+    """The values of :class:`SignatureTags`, in its field order, validated as
+    :func:`parse_signature_tags` says: for a caller that builds its own type around
+    them (DKIM's ``Signature``) without building a ``SignatureTags`` first.
+
+    :raises DKIMSyntaxError: at the first tag that breaks its rule.
     """
     algorithm, key_type, hash_name = parse_algorithm(required(tags, "a"))
     signature = parse_base64(required(tags, "b"), "b")
@@ -213,15 +218,26 @@ def parse_signature_tags(tags: Mapping[str, str]) -> SignatureTags:
     header_canon, body_canon = parse_canonicalization(tags.get("c"))
     domain = parse_domain(required(tags, "d"))
     headers = parse_header_list(required(tags, "h"))
-    length = parse_length(tags["l"]) if "l" in tags else None
+    text = tags.get("l")
+    length = None if text is None else parse_length(text)
     selector = parse_selector(required(tags, "s"))
-    timestamp = parse_time(tags["t"], "t") if "t" in tags else None
-    expiration = parse_time(tags["x"], "x") if "x" in tags else None
+    text = tags.get("t")
+    timestamp = None if text is None else parse_time(text, "t")
+    text = tags.get("x")
+    expiration = None if text is None else parse_time(text, "x")
     # §3.5: "x= MUST be greater than t=" (equal is invalid too).
     if timestamp is not None and expiration is not None and expiration <= timestamp:
         raise DKIMSyntaxError("expiration_before_timestamp",
                               f"x={expiration} is not after t={timestamp} (RFC 6376 §3.5)")
-    return SignatureTags(algorithm=algorithm, key_type=key_type, hash_name=hash_name,
-                         signature=signature, body_hash=body_hash, header_canon=header_canon,
-                         body_canon=body_canon, domain=domain, headers=headers, length=length,
-                         selector=selector, timestamp=timestamp, expiration=expiration)
+    return (algorithm, key_type, hash_name, signature, body_hash, header_canon, body_canon,
+            domain, headers, length, selector, timestamp, expiration)
+
+
+def parse_signature_tags(tags: Mapping[str, str]) -> SignatureTags:
+    """Validate ``a= b= bh= c= d= h= l= s= t= x=`` as DKIM-Signature (RFC 6376 §3.5)
+    and ARC-Message-Signature (RFC 8617 §4.1.2) define them. Other tags (``v=``,
+    ``i=``, ``q=``, ``z=``, unknown ones) are the caller's.
+
+    :raises DKIMSyntaxError: at the first tag that breaks its rule, in the order above.
+    """
+    return SignatureTags(*signature_tag_values(tags))

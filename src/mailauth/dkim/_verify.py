@@ -16,7 +16,6 @@ import base64
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from dataclasses import field as dc_field
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -112,28 +111,40 @@ _RANK = {status: rank for rank, status in enumerate(_STATUS_ORDER)}
 
 def _overall(results: Sequence[SignatureResult], ignored: int) -> DKIMResult:
     if not results:
-        return DKIMResult(Status.NONE, "the message has no DKIM-Signature",
-                          ignored_signatures=ignored)
-    status = min([r.status for r in results], key=_RANK.__getitem__)
-    found = [r for r in results if r.status is status]
+        return DKIMResult(Status.NONE, "the message has no DKIM-Signature", (), ignored)
+    if len(results) == 1:  # the common case, without a search
+        status, found = results[0].status, results
+    else:
+        status = min([r.status for r in results], key=_RANK.__getitem__)
+        found = [r for r in results if r.status is status]
     if status is Status.PASS:
         reason = f"{len(found)} of {len(results)} signature(s) verified " + \
             ", ".join([f"(d={r.domain} s={r.selector})" for r in found])
     else:
         reason = f"no signature verified; {found[0].describe()}"
-    return DKIMResult(status, reason, tuple(results), ignored_signatures=ignored)
+    return DKIMResult(status, reason, tuple(results), ignored)
 
 
 # --- the flow ------------------------------------------------------------------------
 
-@dataclass(slots=True)
 class _Pending:
-    """A signature that parsed, and what was learnt about it so far: the facts are
+    """A signature that parsed, and what was learnt about it so far: the
     :class:`SignatureResult` fields beyond the signature's own tags."""
 
-    header: HeaderField
-    sig: Signature
-    facts: dict[str, object] = dc_field(default_factory=dict)
+    __slots__ = ("authentic", "body_bytes_unsigned", "body_hash_computed", "header",
+                 "key_bits", "key_record", "key_type", "sig", "testing", "warnings")
+
+    def __init__(self, header: HeaderField, sig: Signature) -> None:
+        self.header = header
+        self.sig = sig
+        self.body_hash_computed: str | None = None
+        self.body_bytes_unsigned: int | None = None
+        self.key_type: str | None = None
+        self.key_bits: int | None = None
+        self.key_record: str | None = None
+        self.authentic = False
+        self.testing = False
+        self.warnings: tuple[str, ...] = ()
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -195,7 +206,7 @@ def verify_dkim_flow(message: Message, *, now: float, min_rsa_bits: int = 1024,
                 result = dataclasses.replace(result, reason=result.reason + more,
                                              body_bytes_appended=appended)
         except Exception as exc:  # a safety net: network input never raises
-            p.facts.clear()  # whatever was learnt may be what failed
+            p = _Pending(p.header, p.sig)  # whatever was learnt may be what failed
             result = _result(p, Status.PERMERROR, "internal_error",
                              f"the signature could not be processed ({type(exc).__name__}:"
                              f" {exc})")
@@ -220,18 +231,15 @@ def _explain_body_change(message: Message, sig: Signature, canon_len: int
     return "", None
 
 
-def _result(p: _Pending, status: Status, code: str, reason: str, **facts: object
-            ) -> SignatureResult:
-    """The result for a pending signature: its tags, the facts learnt so far, and
-    ``facts`` learnt with this verdict."""
+def _result(p: _Pending, status: Status, code: str, reason: str) -> SignatureResult:
+    """The result for a pending signature: its tags and the facts learnt so far."""
     sig = p.sig
+    # Arguments in field order (a test checks the order).
     return SignatureResult(
-        status, code, reason, domain=sig.domain, selector=sig.selector,
-        algorithm=sig.algorithm, canonicalization=sig.canonicalization,
-        headers_signed=sig.headers, identity=sig.identity,
-        body_hash_expected=_b64(sig.body_hash), body_length=sig.length,
-        timestamp=sig.timestamp, expiration=sig.expiration, header_field=_field_text(p.header),
-        **{**p.facts, **facts})  # type: ignore[arg-type]
+        status, code, reason, sig.domain, sig.selector, sig.algorithm, sig.canonicalization,
+        sig.headers, sig.identity, _b64(sig.body_hash), p.body_hash_computed, sig.length,
+        p.body_bytes_unsigned, None, p.key_type, p.key_bits, p.key_record, p.authentic,
+        p.testing, sig.timestamp, sig.expiration, p.warnings, _field_text(p.header))
 
 
 def _evaluate(p: _Pending, answer: Answer, *, bodies: dict[BodyKey, tuple[bytes, int]],
@@ -240,9 +248,9 @@ def _evaluate(p: _Pending, answer: Answer, *, bodies: dict[BodyKey, tuple[bytes,
     sig = p.sig
     warnings: list[str] = []
     digest, canon_len = bodies[(sig.body_canon, sig.hash_name, sig.length)]
-    p.facts["body_hash_computed"] = _b64(digest)
+    p.body_hash_computed = _b64(digest)
     if sig.length is not None:
-        p.facts["body_bytes_unsigned"] = max(0, canon_len - sig.length)
+        p.body_bytes_unsigned = max(0, canon_len - sig.length)
         if canon_len > sig.length:
             warnings.append(f"l={sig.length}: {canon_len - sig.length} octets of the "
                             "canonical body are not covered by the signature (RFC 6376 §8.2)")
@@ -251,8 +259,9 @@ def _evaluate(p: _Pending, answer: Answer, *, bodies: dict[BodyKey, tuple[bytes,
         if present > signed and name in sig.headers:
             warnings.append(f"the message has {present} {name} fields but h= covers {signed}: "
                             "an unsigned one could be shown to the reader")
-    p.facts["warnings"] = tuple(warnings)
-    p.facts["authentic"] = answer.authentic
+    if warnings:
+        p.warnings = tuple(warnings)
+    p.authentic = answer.authentic
 
     # Time (§3.5 t=, x=).
     if sig.expiration is not None and sig.expiration + clock_skew < now:
@@ -284,15 +293,15 @@ def _evaluate(p: _Pending, answer: Answer, *, bodies: dict[BodyKey, tuple[bytes,
     if not records:
         if errors:
             first = errors[0]
+            p.key_record = str(answer.records[0]) if answer.records else None
             return _result(p, Status.PERMERROR, first.code,
-                           f"the key record at {sig.key_name} is malformed: {first}",
-                           key_record=answer.records[0] if answer.records else None)
+                           f"the key record at {sig.key_name} is malformed: {first}")
         return _result(p, Status.PERMERROR, "key_not_found", f"no key record at {sig.key_name}")
     if len(answer.records) > 1:
         warnings.append(f"{len(answer.records)} TXT records at {sig.key_name}; each usable key "
                         "was tried in sorted order")
-        p.facts["warnings"] = tuple(warnings)
-    records.sort(key=lambda r: r.text)
+        p.warnings = tuple(warnings)
+        records.sort(key=lambda r: r.text)
 
     # Body hash (§6.1.3) and the hash over header fields.
     body_ok = digest == sig.body_hash
@@ -316,43 +325,41 @@ def _with_key(p: _Pending, record: KeyRecord, *, data: bytes, body_ok: bool,
               length_ok: bool, canon_len: int, min_rsa_bits: int, allow_sha1: bool
               ) -> SignatureResult:
     sig = p.sig
-    facts: dict[str, object] = {"key_record": record.text, "key_type": record.key_type,
-                                "testing": record.testing}
+    p.key_record, p.key_type, p.testing, p.key_bits = \
+        record.text, record.key_type, record.testing, None
     refusal = accept_key(record, algorithm=sig.algorithm, key_name=sig.key_name,
                          min_rsa_bits=min_rsa_bits)
     if refusal is not None and refusal.status is not Status.POLICY:
-        return _result(p, refusal.status, refusal.code, refusal.reason, **facts)
+        return _result(p, refusal.status, refusal.code, refusal.reason)
     key = load_public_key(record.key_type, record.public_key)  # memoised: loaded once
-    facts["key_bits"] = key.key_size if isinstance(key, rsa.RSAPublicKey) else 256
+    p.key_bits = key.key_size if isinstance(key, rsa.RSAPublicKey) else 256
     if record.strict_identity:
         idomain = sig.identity.rpartition("@")[2]
         if idomain != sig.domain:
             return _result(p, Status.FAIL, "key_strict_identity",
                            f"the key has t=s, so i= must be in d={sig.domain} itself, "
-                           f"not {idomain}", **facts)
+                           f"not {idomain}")
     if not length_ok:
         return _result(p, Status.FAIL, "body_length_exceeds",
-                       f"l={sig.length} is longer than the canonical body ({canon_len} octets)",
-                       **facts)
+                       f"l={sig.length} is longer than the canonical body ({canon_len} octets)")
     if not body_ok:
         return _result(p, Status.FAIL, "body_hash_mismatch",
                        "the body was changed after signing: body hash expected "
-                       f"{_b64(sig.body_hash)}, computed {p.facts['body_hash_computed']}",
-                       **facts)
+                       f"{_b64(sig.body_hash)}, computed {p.body_hash_computed}")
     if not check_signature(key, sig.algorithm, sig.signature, data):
         return _result(p, Status.FAIL, "signature_mismatch",
                        "the body hash matches but the signature over the header fields does "
                        "not verify: a signed header field was changed, or the key does not "
-                       "match", **facts)
+                       "match")
     # RFC 8301: verified, but not acceptable.
     if sig.hash_name == "sha1" and not allow_sha1:
         return _result(p, Status.POLICY, "rsa_sha1",
                        "the signature verifies but uses rsa-sha1, which RFC 8301 §3.1 "
-                       "forbids treating as valid", **facts)
+                       "forbids treating as valid")
     if refusal is not None:  # rsa_key_too_small
         return _result(p, refusal.status, refusal.code,
-                       f"the signature verifies but {refusal.reason}", **facts)
+                       f"the signature verifies but {refusal.reason}")
     reason = "the signature verifies"
     if record.testing:
         reason += " (the domain is testing DKIM: t=y)"
-    return _result(p, Status.PASS, "ok", reason, **facts)
+    return _result(p, Status.PASS, "ok", reason)
