@@ -47,9 +47,14 @@ def select_headers(headers: Sequence[HeaderField], names: Iterable[str], *,
     ``exclude`` is the signature's own field: it is hashed at the end, never as one of
     the h= fields (§3.7), even when h= names DKIM-Signature."""
     by_name: dict[str, list[HeaderField]] = {}
+    get = by_name.get
     for h in headers:
         if h.data is not exclude:
-            by_name.setdefault(h.lname, []).append(h)
+            stack = get(h.lname)
+            if stack is None:
+                by_name[h.lname] = [h]
+            else:
+                stack.append(h)
     chosen: list[HeaderField] = []
     for name in names:
         stack = by_name.get(name)

@@ -191,7 +191,8 @@ def verify_dkim_flow(message: Message, *, now: float, min_rsa_bits: int = 1024,
 
     # Displayed fields present more than once: an unsigned extra one is worth a warning.
     lnames = [h.lname for h in message.headers]
-    repeated = [(name, n) for name in _DISPLAYED if (n := lnames.count(name)) > 1]
+    repeated = [(name, n) for name in _DISPLAYED if (n := lnames.count(name)) > 1] \
+        if len(set(lnames)) < len(lnames) else []
 
     for index, p in pending.items():
         try:
