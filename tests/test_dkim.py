@@ -654,3 +654,20 @@ def test_identity_with_a_colon_is_not_folded_inside() -> None:
     r = verify(message, resolver)
     assert r.status is Status.PASS
     assert r.signatures[0].identity == f"{local}@example.org"
+
+
+@pytest.mark.parametrize("identity", [None, "joe@example.org", "jörg.müller@example.org"])
+def test_signer_lines_fill_to_76_octets(identity: str | None) -> None:
+    # The shared tag-list writer folds the signature: every line at most 76 octets, the
+    # b= value filling its lines, and the field unfolds to the tags as written.
+    message = MSG.replace(b"Subject:", b"Cc: a@example.net, b@example.net\r\nSubject:")
+    out, resolver = signed("rsa", message=message, identity=identity,
+                           headers=["from", "to", "cc", "subject", "date", "message-id"])
+    header = out[:out.index(b"\r\nFrom: ") + 2]
+    lines = header[:-2].split(b"\r\n")
+    assert all(len(line) <= 76 for line in lines), lines
+    b_lines = lines[[i for i, line in enumerate(lines) if b" b=" in line][-1] + 1:]
+    assert all(len(line) == 76 for line in b_lines[:-1])   # base64 fills its lines
+    assert verify(out, resolver).status is Status.PASS
+    if identity is not None:
+        assert f"i={identity};".encode() in header.replace(b"\r\n", b"")

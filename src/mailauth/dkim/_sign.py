@@ -8,12 +8,13 @@ fold them, and sign the header hash input with ``b=`` empty.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .._domain import normalize_domain
 from .._grammar import SELECTOR_RE
+from .._headerfmt import fold_base64, fold_tag_list
 from .._message import Message
 from ..errors import SigningError
 from ._crypto import sign_digest
@@ -38,47 +39,8 @@ DEFAULT_OVERSIGN: tuple[str, ...] = (
     "from", "subject", "to", "cc", "reply-to", "date", "message-id", "mime-version",
     "content-type", "content-transfer-encoding", "list-unsubscribe", "list-unsubscribe-post",
 )
-_LINE = 76
-
-
-def _fold(tags: Sequence[str], prefix: str) -> str:
-    """Join tags with "; " after ``prefix``, folding (CRLF + WSP) between tags and, in a
-    long value, before a space or after a colon: no line longer than about 76 octets."""
-    lines: list[str] = []
-    line = prefix
-    for i, tag in enumerate(tags):
-        piece = tag + (";" if i < len(tags) - 1 else "")
-        if line == prefix or len(line) + 1 + len(piece) <= _LINE:
-            line = f"{line} {piece}"
-        else:
-            lines.append(line)
-            line = " " + piece
-        while len(line) > _LINE:
-            space = line.rfind(" ", 2, _LINE)
-            if space > 1:
-                lines.append(line[:space])
-                line = line[space:]
-                continue
-            # Only h= may be folded after a colon: elsewhere (an i= local-part) the
-            # whitespace would become part of the value.
-            colon = line.rfind(":", 2, _LINE) if tag.startswith("h=") else -1
-            if colon <= 1:
-                break
-            lines.append(line[:colon + 1])
-            line = " " + line[colon + 1:]
-    lines.append(line)
-    return "\r\n".join(lines)
-
-
-def _fold_b64(text: str, first_room: int) -> str:
-    out: list[str] = []
-    pos = 0
-    room = max(first_room, 8)
-    while pos < len(text):
-        out.append(text[pos:pos + room])
-        pos += room
-        room = _LINE - 1
-    return "\r\n ".join(out)
+# The signer's lines: 76 octets, within RFC 5322's 78 with room for a relay's prefix.
+_WIDTH = 76
 
 
 def sign_message(message: Message, *, domain: str, selector: str,
@@ -101,29 +63,45 @@ def sign_message(message: Message, *, domain: str, selector: str,
         raise ValueError("expiration must be after the timestamp (§3.5 x=)")
     body_hash, limit = _body_hash(message, body_canon, body_length)
 
-    tags = ["v=1", f"a={algorithm}", f"c={header_canon}/{body_canon}", f"d={d}"]
+    tags = [("v", "1"), ("a", algorithm), ("c", f"{header_canon}/{body_canon}"), ("d", d)]
     if identity is not None:
-        tags.append(f"i={identity}")
+        tags.append(("i", identity))
     if query_method:
-        tags.append("q=dns/txt")
-    tags.append(f"s={selector}")
+        tags.append(("q", "dns/txt"))
+    tags.append(("s", selector))
     if timestamp is not None:
-        tags.append(f"t={int(timestamp)}")
+        tags.append(("t", str(int(timestamp))))
     if expiration is not None:
-        tags.append(f"x={int(expiration)}")
+        tags.append(("x", str(int(expiration))))
     if limit is not None:
-        tags.append(f"l={limit}")
-    tags.append("h=" + header_list_separator.join(names))
-    tags.append("bh=" + base64.b64encode(body_hash).decode("ascii"))
-    tags.append("b=")
-    unsigned = _fold(tags, "DKIM-Signature:")
+        tags.append(("l", str(limit)))
+    tags.append(("h", header_list_separator.join(names)))
+    tags.append(("bh", base64.b64encode(body_hash).decode("ascii")))
+    tags.append(("b", ""))
+    # Folded once, with b= empty and last: that text is hashed, and the signature is
+    # appended to it, folded from where its last line ends (so nothing hashed moves).
+    unsigned = _fold_tags(tags)
 
     # §3.7: the header hash covers the new field itself, with b= empty.
-    data = header_hash_input(message.headers, names, unsigned.encode("utf-8") + b"\r\n",
-                             header_canon)
+    raw = unsigned.encode("utf-8")
+    data = header_hash_input(message.headers, names, raw + b"\r\n", header_canon)
     b64 = base64.b64encode(sign_digest(private, "sha256", data)).decode("ascii")
-    last_line = unsigned.rsplit("\r\n", 1)[-1]
-    return (unsigned + _fold_b64(b64, _LINE - len(last_line))).encode("utf-8") + b"\r\n"
+    column = len(raw) - raw.rfind(b"\n") - 1
+    return raw + fold_base64(b64, column=column, width=_WIDTH).encode("ascii") + b"\r\n"
+
+
+def _fold_tags(tags: list[tuple[str, str]]) -> str:
+    """The tags folded by :func:`~mailauth._headerfmt.fold_tag_list`, which writes
+    ASCII only: an ``i=`` in UTF-8 (RFC 6376 §3.5 with RFC 6532) is folded as an ASCII
+    stand-in of the same length in octets, then put back. ``i=`` holds no white space
+    (checked), so no fold falls inside it and every line keeps its width in octets."""
+    identity = dict(tags).get("i")
+    if identity is None or identity.isascii():
+        return fold_tag_list(tags, name="DKIM-Signature", width=_WIDTH)
+    stand_in = "x" * len(identity.encode("utf-8"))
+    folded = fold_tag_list([(t, stand_in if t == "i" else v) for t, v in tags],
+                           name="DKIM-Signature", width=_WIDTH)
+    return folded.replace(f" i={stand_in}", f" i={identity}", 1)
 
 
 def _signing_key(key: bytes | str | PrivateKey, algorithm: str | None
