@@ -671,3 +671,87 @@ def test_signer_lines_fill_to_76_octets(identity: str | None) -> None:
     assert verify(out, resolver).status is Status.PASS
     if identity is not None:
         assert f"i={identity};".encode() in header.replace(b"\r\n", b"")
+
+
+# --- results people can read: str, repr, notebooks, Authentication-Results ---------------
+
+def two_signatures() -> tuple[bytes, FakeResolver]:
+    ed, rsa_key = key("ed25519"), key("rsa")
+    out = MSG
+    for selector, k in (("rsa2026", rsa_key), ("ex2026", ed)):
+        out = sign_dkim(out, domain="example.org", selector=selector, key=k.private_key_pem,
+                        timestamp=T0) + out
+    return out, resolver_for(("ex2026", "example.org", ed.txt_value),
+                             ("rsa2026", "example.org", rsa_key.txt_value))
+
+
+class _Printer:
+    def __init__(self) -> None:
+        self.out: list[str] = []
+
+    def text(self, text: str) -> None:
+        self.out.append(text)
+
+    def break_(self) -> None:
+        self.out.append("\n")
+
+
+def test_str_is_a_verdict_line_and_repr_is_short() -> None:
+    message, resolver = two_signatures()
+    result = verify(message, resolver)
+    assert str(result) == ("dkim=pass: 2 of 2 signature(s) verified (d=example.org s=ex2026), "
+                           "(d=example.org s=rsa2026)")
+    assert repr(result).startswith("<DKIMResult dkim=pass: 2 of 2") and len(repr(result)) < 130
+    first = result.signatures[0]
+    assert str(first) == "dkim=pass: the signature verifies (d=example.org s=ex2026)"
+    assert repr(first) == f"<SignatureResult {first}>"
+    for text in (str(result), repr(result), str(first), repr(first)):
+        assert "\n" not in text and "\\r\\n" not in text
+
+
+def test_notebook_displays() -> None:
+    message, resolver = two_signatures()
+    result = verify(message, resolver)
+    page = result._repr_html_()
+    assert ">pass<" in page and "ex2026" in page and "rsa2026" in page
+    assert "header.b=" in page                         # the A-R fragment, folded away
+    printer = _Printer()
+    result._repr_pretty_(printer, False)
+    lines = "".join(printer.out).splitlines()
+    assert lines[0] == str(result)
+    assert any("d=example.org s=rsa2026 rsa-sha256: pass" in line for line in lines)
+    assert not any("\\r\\n" in line for line in lines)
+    printer = _Printer()
+    result._repr_pretty_(printer, True)
+    assert printer.out == ["<DKIMResult ...>"]
+    assert ">pass<" in result.signatures[1]._repr_html_()
+
+
+def test_html_escapes_what_came_from_the_message() -> None:
+    message, resolver = signed("ed25519")
+    broken = message.replace(b"d=example.org;", b"d=<b>x</b>;", 1)
+    page = verify(broken, resolver)._repr_html_()
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+
+
+def test_authres_fragment_per_signature() -> None:
+    message, resolver = two_signatures()
+    result = verify(message, resolver)
+    parts = result.authres().split("; ")
+    assert len(parts) == 2
+    for part, s in zip(parts, result.signatures, strict=True):
+        b = base64.b64encode(parse_signature(s.header_field.split(":", 1)[1]).signature[:6])
+        assert part == (f"dkim=pass header.d=example.org header.i=@example.org "
+                        f"header.s={s.selector} header.a={s.algorithm} "
+                        f"header.b={b.decode()}")
+        assert s.authres() == part
+
+
+def test_authres_of_failures_and_of_no_signature() -> None:
+    message, resolver = signed("rsa")
+    result = verify(message.replace(b"hungry", b"thirsty"), resolver)
+    assert result.authres().startswith(
+        'dkim=fail reason="the body was changed after signing" header.d=example.org ')
+    assert verify(MSG, resolver).authres() == "dkim=none"
+    malformed = verify(b"DKIM-Signature: v=1; a=x\r\n" + MSG, resolver)
+    assert malformed.authres() == 'dkim=permerror reason="the signature is malformed"'

@@ -16,10 +16,13 @@ import base64
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from .._display import Card, Part, render_html, render_pretty, render_text, short_repr
 from .._flow import Answer, Flow, Outcome, Query, gather, query_all, work
+from .._headerfmt import ascii_text, resinfo
 from .._message import HeaderField, Message
 from ..status import Status
 from ._crypto import accept_key, check_signature
@@ -32,6 +35,7 @@ from ._hashing import (
 )
 from ._key import load_public_key
 from ._signature import DKIMSyntaxError, KeyRecord, Signature, parse_key_record, parse_signature
+from ._tags import parse_tags
 
 __all__ = ["DKIMResult", "SignatureResult", "verify_dkim_flow"]
 
@@ -88,6 +92,41 @@ class SignatureResult:
         alg = f" a={self.algorithm}" if self.algorithm else ""
         return f"{self.status}{where}{alg}: {self.reason}"
 
+    def authres(self) -> str:
+        """This signature's Authentication-Results resinfo (RFC 8601 §2.7.1):
+        ``dkim=pass header.d=example.org header.i=@example.org header.s=sel
+        header.a=rsa-sha256 header.b=abcdefgh``.
+
+        ``header.b`` is the first 8 characters of ``b=`` (RFC 6008), telling apart
+        signatures of one domain. Unless the signature passes, ``reason=`` gives the
+        first clause of :attr:`reason`. ASCII only (``_headerfmt``): a UTF-8 ``i=`` is
+        written with "?" for its non-ASCII characters.
+        """
+        properties = [(name, value) for name, value in (
+            ("header.d", self.domain), ("header.i", self.identity),
+            ("header.s", self.selector), ("header.a", self.algorithm),
+            ("header.b", _b_prefix(self.header_field))) if value]
+        reason = None if self.status is Status.PASS else _first_clause(self.reason)
+        return " ".join(resinfo("dkim", str(self.status), reason=reason,
+                                properties=properties))
+
+    def _card(self) -> Card:
+        where = f" (d={self.domain} s={self.selector})" if self.domain else ""
+        return Card(method="dkim", status=str(self.status), reason=self.reason + where,
+                    facts=_signature_facts(self), header=self.authres())
+
+    def __str__(self) -> str:
+        return render_text(self._card())
+
+    def __repr__(self) -> str:
+        return short_repr("SignatureResult", self._card())
+
+    def _repr_html_(self) -> str:
+        return render_html(self._card())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        render_pretty(self._card(), printer, cycle, "SignatureResult")
+
 
 @dataclass(frozen=True, slots=True)
 class DKIMResult:
@@ -102,6 +141,93 @@ class DKIMResult:
     @property
     def passing(self) -> tuple[SignatureResult, ...]:
         return tuple(s for s in self.signatures if s.status is Status.PASS)
+
+    def authres(self) -> str:
+        """The Authentication-Results fragment (RFC 8601 §2.7.1): one ``dkim=`` resinfo
+        per signature evaluated (:meth:`SignatureResult.authres`), joined by ``"; "``;
+        ``dkim=none`` for a message without signatures, and ``dkim=permerror`` with a
+        ``reason=`` for input that is not a message."""
+        if self.signatures:
+            return "; ".join(s.authres() for s in self.signatures)
+        reason = None if self.status is Status.NONE else _first_clause(self.reason)
+        return " ".join(resinfo("dkim", str(self.status), reason=reason))
+
+    def _card(self) -> Card:
+        facts = [("signatures", str(len(self.signatures)))]
+        if self.ignored_signatures:
+            facts.append(("not evaluated", f"{self.ignored_signatures} (beyond max_signatures)"))
+        facts += [("warning", w) for w in self.warnings]
+        parts = tuple(Part(title=_title(s), status=str(s.status), reason=s.reason,
+                           facts=_signature_facts(s)) for s in self.signatures)
+        return Card(method="dkim", status=str(self.status), reason=self.reason,
+                    facts=tuple(facts), parts=parts, header=self.authres())
+
+    def __str__(self) -> str:
+        return render_text(self._card())
+
+    def __repr__(self) -> str:
+        return short_repr("DKIMResult", self._card())
+
+    def _repr_html_(self) -> str:
+        return render_html(self._card())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        render_pretty(self._card(), printer, cycle, "DKIMResult")
+
+
+def _b_prefix(header_field: str) -> str | None:
+    """The first 8 characters of ``b=`` (RFC 6008 ``header.b``), or None when the
+    field has no readable ``b=``."""
+    try:
+        tags = parse_tags(header_field.partition(":")[2])
+    except DKIMSyntaxError:
+        return None
+    return "".join(tags.get("b", "").split())[:8] or None
+
+
+def _first_clause(reason: str) -> str:
+    """The reason up to its first ":" or ";" (the rest is detail), at most 100
+    characters, for ``reason=`` in Authentication-Results."""
+    cut = min([i for i in (reason.find(":"), reason.find(";")) if i > 0], default=len(reason))
+    return ascii_text(reason[:cut].strip(), 100)
+
+
+def _title(s: SignatureResult) -> str:
+    if s.domain is None:
+        return "malformed signature"
+    return f"d={s.domain} s={s.selector} {s.algorithm}"
+
+
+def _signature_facts(s: SignatureResult) -> tuple[tuple[str, str], ...]:
+    """What a signature's display shows besides its verdict, in reading order."""
+    facts = [("code", s.code)]
+    if s.domain is None:
+        facts.append(("field", s.header_field[:200]))
+        return tuple(facts)
+    facts.append(("c=", str(s.canonicalization)))
+    facts.append(("h=", ":".join(s.headers_signed)))
+    if s.identity:
+        facts.append(("i=", s.identity))
+    if s.body_hash_expected is not None:
+        facts.append(("body hash expected", s.body_hash_expected))
+    if s.body_hash_computed is not None:
+        mark = "" if s.body_hash_matches else "  (MISMATCH)"
+        facts.append(("body hash computed", s.body_hash_computed + mark))
+    if s.body_length is not None:
+        facts.append(("l=", f"{s.body_length} ({s.body_bytes_unsigned or 0} octets unsigned)"))
+    if s.body_bytes_appended is not None:
+        facts.append(("appended after signing", f"{s.body_bytes_appended} octets"))
+    if s.key_type is not None:
+        bits = f" {s.key_bits} bits" if s.key_bits else ""
+        dnssec = "DNSSEC-authentic" if s.authentic else "not DNSSEC-authenticated"
+        testing = ", testing (t=y)" if s.testing else ""
+        facts.append(("key", f"{s.key_type}{bits}, {dnssec}{testing}"))
+    if s.timestamp is not None:
+        facts.append(("t=", str(s.timestamp)))
+    if s.expiration is not None:
+        facts.append(("x=", str(s.expiration)))
+    facts += [("warning", w) for w in s.warnings]
+    return tuple(facts)
 
 
 _STATUS_ORDER = (Status.PASS, Status.FAIL, Status.POLICY, Status.NEUTRAL, Status.TEMPERROR,
