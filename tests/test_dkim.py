@@ -755,3 +755,103 @@ def test_authres_of_failures_and_of_no_signature() -> None:
     assert verify(MSG, resolver).authres() == "dkim=none"
     malformed = verify(b"DKIM-Signature: v=1; a=x\r\n" + MSG, resolver)
     assert malformed.authres() == 'dkim=permerror reason="the signature is malformed"'
+
+
+# --- what users hit: oversigning, input that is not a message, mistakes, one-shot streams --
+
+def test_oversigning_covers_every_present_instance_plus_one() -> None:
+    # Two From fields, headers= naming From once: both are signed and one more is listed,
+    # so a third From added on top breaks the signature (docs/dkim.md's promise).
+    message = b"From: a@example.org\r\n" + MSG
+    out, resolver = signed("rsa", message=message, headers=["from", "subject"])
+    sig = parse_signature(out.split(b"\r\nFrom: ", 1)[0].split(b":", 1)[1])
+    assert sig.headers.count("from") == 3 and sig.headers.count("subject") == 2
+    assert verify(out, resolver).status is Status.PASS
+    forged = b"From: ceo@example.org\r\n" + out
+    assert verify(forged, resolver).status is Status.FAIL
+    txt = {"s1._domainkey.example.org.": key("rsa").txt_value.encode()}
+    assert dkimpy.verify(out, dnsfunc=lambda name, timeout=5: txt[name.decode()])
+    assert not dkimpy.verify(forged, dnsfunc=lambda name, timeout=5: txt[name.decode()])
+
+
+@pytest.mark.parametrize("data, says", [
+    (b"", "the input is empty"),
+    (bytes(range(256)) * 4, "the first line is not a header field"),
+    (b"\x1f\x8b\x08\x00" + bytes(200), "gzip"),
+    (bytes.fromhex("d0cf11e0a1b11ae1") + bytes(500), "Outlook .msg"),
+    (b"\r\nonly a body\r\n", "no header field"),
+    (b"hello world\nthis is text\n", "the first line is not a header field"),
+])
+def test_input_that_is_not_a_message_is_not_unsigned(data: bytes, says: str) -> None:
+    for source in (data, io.BytesIO(data)):
+        result = verify_dkim(source, now=T0).run(FakeResolver({}))
+        assert result.status is Status.PERMERROR and not result.signatures
+        assert result.reason.startswith("not a message: no header section was found")
+        assert says in result.reason
+        assert str(result).startswith("dkim=permerror: not a message")
+        assert result.authres() == 'dkim=permerror reason="not a message"'
+
+
+def test_a_message_with_an_mbox_line_is_still_a_message() -> None:
+    result = verify(b"From joe@example.org Mon Jan  1 00:00:00 2024\r\n" + MSG,
+                    FakeResolver({}))
+    assert result.status is Status.NONE
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"max_signatures": None}, TypeError), ({"max_signatures": 0}, mailauth.UsageError),
+    ({"max_signatures": 1.5}, TypeError), ({"min_rsa_bits": "2048"}, TypeError),
+    ({"min_rsa_bits": -1}, mailauth.UsageError), ({"min_rsa_bits": True}, TypeError),
+    ({"clock_skew": -5}, mailauth.UsageError), ({"clock_skew": None}, TypeError),
+    ({"budget": 0}, mailauth.UsageError), ({"budget": float("nan")}, mailauth.UsageError),
+    ({"now": "yesterday"}, TypeError),
+])
+def test_caller_mistakes_raise_at_once(kwargs: dict[str, object], error: type) -> None:
+    with pytest.raises(error) as info:
+        verify_dkim(MSG, **kwargs)  # type: ignore[arg-type]
+    assert "\n" not in str(info.value) and "=" in str(info.value)
+    if error is mailauth.UsageError:
+        assert isinstance(info.value, ValueError | mailauth.MailAuthError)
+
+
+def test_a_str_message_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="bytes or a binary file, not str"):
+        verify_dkim(MSG.decode())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not str"):
+        sign_dkim(MSG.decode(), domain="example.org", selector="s1",  # type: ignore[arg-type]
+                  key=key("ed25519").private_key_pem)
+
+
+def test_signing_mistakes_are_usage_errors() -> None:
+    k = key("ed25519").private_key_pem
+    for kw in ({"selector": "a b"}, {"canonicalization": "strict"},
+               {"identity": "nobody"}, {"timestamp": T0, "expiration": T0}):
+        args = {"domain": "example.org", "selector": "s1", "key": k, **kw}
+        with pytest.raises(mailauth.UsageError):
+            sign_dkim(MSG, **args)  # type: ignore[arg-type]
+
+
+def test_a_file_closed_before_the_check_runs(tmp_path: Path) -> None:
+    message, resolver = signed("ed25519")
+    path = tmp_path / "m.eml"
+    path.write_bytes(message)
+    with path.open("rb") as f:
+        check = verify_dkim(f, now=T0)
+    with pytest.raises(mailauth.UsageError, match="closed before the check ran") as info:
+        check.run(resolver)
+    assert "\n" not in str(info.value)
+    with path.open("rb") as f:
+        f.close()
+        with pytest.raises(mailauth.UsageError, match="closed"):
+            verify_dkim(f)
+
+
+def test_an_unseekable_stream_makes_a_one_shot_check() -> None:
+    message, resolver = signed("ed25519")
+    check = verify_dkim(unseekable(message), now=T0)
+    assert check.reusable is False and "one-shot" in repr(check)
+    assert check.run(resolver).status is Status.PASS
+    with pytest.raises(mailauth.UsageError, match="read only once"):
+        check.run(resolver)
+    assert verify_dkim(message, now=T0).reusable is True
+    assert verify_dkim(io.BytesIO(message), now=T0).reusable is True

@@ -15,6 +15,7 @@ number, where the verbs here read the clock).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -22,6 +23,7 @@ from typing import TypeAlias
 
 from .._flow import Check, Flow
 from .._message import Message, MessageSource, parse_message
+from ..errors import UsageError
 from ._canon import BodyCanonicalizer, canonicalize_body, canonicalize_header
 from ._key import GeneratedKey, PrivateKey, generate_key
 from ._sign import DEFAULT_OVERSIGN, RECOMMENDED_HEADERS, sign_message
@@ -68,6 +70,30 @@ def _seconds(now: float | int | datetime | Callable[[], float]) -> float:
     return float(now)
 
 
+def _check_message(message: object) -> None:
+    """Caller mistakes about the message, said in one line before anything is read."""
+    if isinstance(message, str):
+        raise TypeError("the message is bytes or a binary file, not str: pass the raw "
+                        "bytes (open the file with 'rb', or encode the text)")
+    if getattr(message, "closed", False):
+        raise UsageError("the message file is closed; pass an open binary file or bytes")
+
+
+def _check_int(name: str, value: object, *, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name}= is an int, not {type(value).__name__}")
+    if value < minimum:
+        raise UsageError(f"{name}= must be at least {minimum}, not {value}")
+
+
+def _check_number(name: str, value: object, *, positive: bool = False) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"{name}= is a number of seconds, not {type(value).__name__}")
+    if math.isnan(value) or value < 0 or (positive and not value > 0):
+        raise UsageError(f"{name}= must be {'positive' if positive else 'at least 0'}, "
+                         f"not {value}")
+
+
 def _as_message(message: MessageSource | Message) -> Message:
     if isinstance(message, Message):
         return message
@@ -90,15 +116,28 @@ def verify_dkim(message: MessageSource | Message, *, now: Clock = None,
     :param max_signatures: how many signatures are evaluated, from the top.
     :param clock_skew: seconds of tolerance for ``x=`` and future ``t=``.
     :param budget: seconds for all DNS work.
-    :returns: a Check; ``.run(resolver)`` gives a :class:`DKIMResult`.
+    :returns: a Check; ``.run(resolver)`` gives a :class:`DKIMResult`. Over a stream
+        that cannot seek (a pipe) it is one-shot (``reusable`` is False): a second run
+        raises :class:`~mailauth.errors.UsageError`.
+    :raises TypeError: for a ``str`` message or an argument of the wrong type.
+    :raises UsageError: (a ValueError) for an argument out of range, or a message file
+        that is closed (here, or by the time the check runs).
     """
-    if max_signatures < 1:
-        raise ValueError("max_signatures must be at least 1")
-    if min_rsa_bits < 0 or clock_skew < 0:
-        raise ValueError("min_rsa_bits and clock_skew must not be negative")
+    _check_message(message)
+    _check_int("max_signatures", max_signatures, minimum=1)
+    _check_int("min_rsa_bits", min_rsa_bits, minimum=0)
+    _check_number("clock_skew", clock_skew)
+    _check_number("budget", budget, positive=True)
+    if not (now is None or callable(now) or isinstance(now, datetime)
+            or (isinstance(now, int | float) and not isinstance(now, bool))):
+        raise TypeError(f"now= takes Unix seconds, a datetime, a callable or None, not "
+                        f"{type(now).__name__}")
     parsed = _as_message(message)
 
     def flow() -> Flow[DKIMResult]:
+        if getattr(message, "closed", False):
+            raise UsageError("the message file was closed before the check ran; run the "
+                             "check while the file is open, or pass the message as bytes")
         # The edge: the public verb reads the clock, once per run.
         current = time.time() if now is None else _seconds(now)  # noqa: TID251
         result = yield from verify_dkim_flow(parsed, now=current, min_rsa_bits=min_rsa_bits,
@@ -107,7 +146,9 @@ def verify_dkim(message: MessageSource | Message, *, now: Clock = None,
                                              clock_skew=clock_skew)
         return result
 
-    return Check(flow, budget=budget)
+    # A stream that cannot seek is read once: the check says so from the start, and a
+    # second run raises UsageError instead of reading an empty body.
+    return Check(flow, budget=budget, reusable=parsed.seekable)
 
 
 def sign_dkim(message: MessageSource | Message, *, domain: str, selector: str,
@@ -141,7 +182,10 @@ def sign_dkim(message: MessageSource | Message, *, domain: str, selector: str,
     :param header_list_separator: what separates names in ``h=``; ``" : "`` reproduces
         RFC 8463 Appendix A.
     :raises SigningError: for an unusable key or a message without From.
+    :raises UsageError: (a ValueError) for arguments that cannot be signed with, such as
+        a selector that is not one or ``x=`` not after ``t=``.
     """
+    _check_message(message)
     if timestamp is True:
         # The edge: the public verb reads the clock.
         t: int | None = int(time.time())  # noqa: TID251

@@ -16,7 +16,7 @@ from .._domain import normalize_domain
 from .._grammar import SELECTOR_RE
 from .._headerfmt import fold_base64, fold_tag_list
 from .._message import Message
-from ..errors import SigningError
+from ..errors import SigningError, UsageError
 from ._crypto import sign_digest
 from ._hashing import hash_bodies, header_hash_input
 from ._key import PrivateKey, load_private_key
@@ -60,7 +60,7 @@ def sign_message(message: Message, *, domain: str, selector: str,
         _check_identity(identity, d)
     names = choose_headers(message, headers, oversign)
     if expiration is not None and timestamp is not None and expiration <= timestamp:
-        raise ValueError("expiration must be after the timestamp (§3.5 x=)")
+        raise UsageError("expiration must be after the timestamp (§3.5 x=)")
     body_hash, limit = _body_hash(message, body_canon, body_length)
 
     tags = [("v", "1"), ("a", algorithm), ("c", f"{header_canon}/{body_canon}"), ("d", d)]
@@ -127,9 +127,9 @@ def _signing_domain(domain: str, selector: str) -> str:
     try:
         d = normalize_domain(domain)
     except ValueError as exc:
-        raise ValueError(f"domain {domain!r} is not a domain name: {exc}") from None
+        raise UsageError(f"domain {domain!r} is not a domain name: {exc}") from None
     if not SELECTOR_RE.fullmatch(selector):
-        raise ValueError(f"selector {selector!r} is not dot-separated sub-domain labels")
+        raise UsageError(f"selector {selector!r} is not dot-separated sub-domain labels")
     return d
 
 
@@ -137,7 +137,7 @@ def _canonicalization(canonicalization: str) -> tuple[str, str]:
     header_canon, _, body_canon = canonicalization.lower().partition("/")
     body_canon = body_canon or "simple"
     if header_canon not in CANONICALIZATIONS or body_canon not in CANONICALIZATIONS:
-        raise ValueError(f"canonicalization {canonicalization!r} is not simple or relaxed "
+        raise UsageError(f"canonicalization {canonicalization!r} is not simple or relaxed "
                          "for header/body")
     return header_canon, body_canon
 
@@ -146,12 +146,15 @@ def _check_identity(identity: str, d: str) -> None:
     """§3.5 i=: an address whose domain is ``d`` or under it."""
     _local, at, idomain = identity.rpartition("@")
     if not at:
-        raise ValueError(f"identity {identity!r} needs an '@'")
-    idomain = normalize_domain(idomain)
+        raise UsageError(f"identity {identity!r} needs an '@'")
+    try:
+        idomain = normalize_domain(idomain)
+    except ValueError as exc:
+        raise UsageError(f"identity {identity!r} has no valid domain: {exc}") from None
     if idomain != d and not idomain.endswith("." + d):
-        raise ValueError(f"identity domain {idomain} is not {d} or under it (§3.5 i=)")
+        raise UsageError(f"identity domain {idomain} is not {d} or under it (§3.5 i=)")
     if any(c in identity for c in "; \t\r\n"):
-        raise ValueError("identity must not contain ';' or whitespace")
+        raise UsageError("identity must not contain ';' or whitespace")
 
 
 def choose_headers(message: Message, headers: Iterable[str] | None,
@@ -174,17 +177,20 @@ def choose_headers(message: Message, headers: Iterable[str] | None,
     else:
         names = [n.lower().strip() for n in headers]
         if any(not n or ":" in n or ";" in n or " " in n for n in names):
-            raise ValueError("header names must be non-empty and contain no ':', ';' or space")
+            raise UsageError("header names must be non-empty and contain no ':', ';' or space")
         if "from" not in names:
             names.insert(0, "from")
     extra: Iterable[str] = DEFAULT_OVERSIGN if oversign is True else (oversign or ())
     extra_order = [n.lower() for n in extra]
     extra_set = set(extra_order)
     for name in dict.fromkeys([*names, *extra_order]):
-        # Once more than present, at the end (as RFC 8463 Appendix A does); a field the
-        # message lacks is listed once, so that none can be added (§5.4.2, §8.15).
-        if name in extra_set and names.count(name) <= present.get(name, 0):
-            names.append(name)
+        # Every instance present, plus one: the missing ones at the end (as RFC 8463
+        # Appendix A does). A field the message lacks is listed once. So no instance
+        # can be added above the signed ones without breaking the signature (§5.4.2,
+        # §8.15): a verifier takes instances from the bottom, and the extra entry
+        # takes an added one, which was not there when signing.
+        if name in extra_set:
+            names += [name] * (present.get(name, 0) + 1 - names.count(name))
     return names
 
 
@@ -195,12 +201,12 @@ def _body_hash(message: Message, body_canon: str, body_length: bool | int
     if body_length is not False and body_length is not True:
         limit = int(body_length)
         if limit < 0:
-            raise ValueError("body_length must be >= 0")
+            raise UsageError("body_length must be >= 0")
     wanted = (body_canon, "sha256", limit)
     body_hash, canon_len = hash_bodies(message, [wanted])[wanted]
     if body_length is True:
         limit = canon_len
     elif limit is not None and limit > canon_len:
-        raise ValueError(f"body_length={limit} is longer than the canonical body "
+        raise UsageError(f"body_length={limit} is longer than the canonical body "
                          f"({canon_len} octets); l= counts octets actually signed (§3.5)")
     return body_hash, limit

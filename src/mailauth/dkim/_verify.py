@@ -289,6 +289,8 @@ def verify_dkim_flow(message: Message, *, now: float, min_rsa_bits: int = 1024,
 
     :param now: the verification time in Unix seconds (``x=``, ``t=``).
     """
+    if not any(h.name for h in message.headers):
+        return DKIMResult(Status.PERMERROR, _not_a_message(message))
     fields = [h for h in message.headers if h.lname == SIGNATURE_HEADER]
     considered, ignored = fields[:max_signatures], max(0, len(fields) - max_signatures)
     results: list[SignatureResult | None] = []
@@ -339,6 +341,30 @@ def verify_dkim_flow(message: Message, *, now: float, min_rsa_bits: int = 1024,
                              f" {exc})")
         results[index] = result
     return _overall([r for r in results if r is not None], ignored)
+
+
+# What files that are not messages begin with, for the reason (the first bytes).
+_NOT_MESSAGES = (
+    (b"\xd0\xcf\x11\xe0", "an OLE2 compound file, such as an Outlook .msg: save the "
+                            "message as .eml (RFC 5322) instead"),
+    (b"\x1f\x8b", "gzip data: decompress it first"),
+    (b"PK\x03\x04", "a ZIP archive: extract the message first"),
+    (b"%PDF", "a PDF document"),
+)
+
+
+def _not_a_message(message: Message) -> str:
+    """The reason for input without a single header field: no header section, so not
+    an RFC 5322 message (RFC 6376 §6.1 has nothing to verify)."""
+    what = "the input is empty" if not message.headers and not message.separator else \
+        "no header field before the body" if not message.headers else \
+        "the first line is not a header field"
+    first = message.headers[0].raw if message.headers else b""
+    for magic, kind in _NOT_MESSAGES:
+        if first.startswith(magic):
+            what = f"it looks like {kind}"
+            break
+    return f"not a message: no header section was found ({what})"
 
 
 def _explain_body_change(message: Message, sig: Signature, canon_len: int
