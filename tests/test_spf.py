@@ -13,12 +13,15 @@ from hypothesis import strategies as st
 
 import mailauth
 from mailauth import Answer, Outcome, ParseError, Query, Status
+from mailauth.errors import ArgumentTypeError, MailAuthError, UsageError
 from mailauth.spf import (
     Macro,
     Mechanism,
     SPFResult,
     check_host,
+    check_host_flow,
     check_spf,
+    check_spf_flow,
     parse_macro_string,
     parse_record,
 )
@@ -330,11 +333,34 @@ def test_results_are_ordinary_dataclass_values() -> None:
 
 
 def test_result_class_is_not_patched() -> None:
-    # Every field, trace included, is the slot the dataclass made: nothing replaced
-    # after the class was built.
+    # Every field is the slot the dataclass made: nothing replaced after the class was
+    # built. The trace is an ordinary property over the private field of plain steps.
     slot_type = type(SPFResult.__dict__["status"])
     for f in SPFResult.__dataclass_fields__:
         assert type(SPFResult.__dict__[f]) is slot_type, f
+    assert type(SPFResult.__dict__["trace"]) is property
+    assert "trace" not in SPFResult.__dataclass_fields__
+
+
+def test_steps_are_plain_tuples_and_the_trace_is_made_from_them() -> None:
+    from mailauth.spf import TraceStep
+    r, _ = spf({"example.org": txt("v=spf1 ip4:10.0.0.0/8 -all")})
+    assert r._steps and all(type(step) is tuple for step in r._steps)
+    assert r.trace == tuple(TraceStep(*step) for step in r._steps)
+    assert [s.term for s in r.trace] == ["record", "ip4:10.0.0.0/8", "-all"]
+
+
+def test_results_with_the_same_trace_are_equal_and_others_are_not() -> None:
+    import dataclasses
+
+    zone = {"example.org": txt("v=spf1 ip4:10.0.0.0/8 -all")}
+    first, _ = spf(zone)
+    again, _ = spf(zone)
+    assert first == again and hash(first) == hash(again)
+    other = dataclasses.replace(first, _steps=first._steps[:-1])
+    assert other != first and other.trace == first.trace[:-1]
+    # replace() keeps the trace of the result it copies
+    assert dataclasses.replace(first, reason="x").trace == first.trace
 
 
 def test_trace_is_made_of_trace_steps_whenever_it_is_read() -> None:
@@ -348,7 +374,7 @@ def test_trace_is_made_of_trace_steps_whenever_it_is_read() -> None:
             "h.example.org": {"A": ["192.0.2.1"]}}
     reads: dict[str, Callable[[SPFResult], Any]] = {
         "attribute": lambda r: r.trace,
-        "repr": lambda r: dataclasses.replace(r).trace if "TraceStep(" in repr(r) else None,
+        "repr": lambda r: dataclasses.replace(r).trace if repr(r) else None,
         "eq": lambda r: r.trace if r == r else None,
         "replace": lambda r: dataclasses.replace(r, reason="x").trace,
         "pickle": lambda r: pickle.loads(pickle.dumps(r)).trace,
@@ -361,7 +387,7 @@ def test_trace_is_made_of_trace_steps_whenever_it_is_read() -> None:
         trace = read(r)
         assert isinstance(trace, tuple), how
         assert all(type(step) is TraceStep for step in trace), how
-        assert r.trace is r.trace, how
+        assert r.trace == r.trace, how
         if expected is None:
             expected = trace
         assert trace == expected, how
@@ -380,6 +406,89 @@ def test_bad_arguments_raise_value_error() -> None:
         check_host("not an ip", "example.org", "a@example.org")
     with pytest.raises(TypeError):
         check_host(12, "example.org", "a@example.org")  # type: ignore[arg-type]
+
+
+_SPF_VERBS: dict[str, Callable[..., Any]] = {
+    "check_spf": lambda ip="192.0.2.1", mail_from="u@example.org", helo="mx.example.org", **kw:
+        check_spf(ip, mail_from, helo, **kw),
+    "check_host": lambda ip="192.0.2.1", mail_from="u@example.org", helo="mx.example.org", **kw:
+        check_host(ip, "example.org", mail_from, helo=helo, **kw),
+    "check_spf_flow": lambda ip="192.0.2.1", mail_from="u@example.org", helo="mx.example.org",
+        **kw: check_spf_flow(ip, mail_from, helo, now=kw.pop("now", 0.0), **kw),
+    "check_host_flow": lambda ip="192.0.2.1", mail_from="u@example.org", helo="mx.example.org",
+        **kw: check_host_flow(ip, "example.org", mail_from, helo=helo, now=kw.pop("now", 0.0),
+                              **kw),
+}
+
+
+@pytest.mark.parametrize("verb", list(_SPF_VERBS))
+@pytest.mark.parametrize("kw", [
+    {"ip": "999.1.1.1"}, {"ip": "192.0.2.1%eth0"}, {"ip": ""}, {"ip": "example.org"},
+    {"max_lookups": -1}, {"max_void_lookups": -5},
+], ids=lambda kw: "-".join(f"{k}={v}" for k, v in kw.items()))
+def test_caller_value_mistakes_are_usage_errors(verb: str, kw: dict[str, Any]) -> None:
+    with pytest.raises(UsageError) as info:
+        _SPF_VERBS[verb](**kw)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, MailAuthError)
+    assert next(iter(kw)) in str(info.value)
+
+
+@pytest.mark.parametrize("verb", list(_SPF_VERBS))
+@pytest.mark.parametrize("kw", [
+    {"ip": b"192.0.2.1"}, {"ip": None}, {"ip": 3221225985},
+    {"mail_from": b"u@example.org"}, {"mail_from": None},
+    {"helo": b"mx.example.org"}, {"receiver": b"mx.local"},
+    {"default_explanation": None}, {"max_lookups": "10"}, {"max_mx": 2.5},
+    {"max_ptr": True}, {"now": "yesterday"},
+], ids=lambda kw: "-".join(f"{k}={v!r}" for k, v in kw.items()))
+def test_caller_type_mistakes_are_argument_type_errors(verb: str, kw: dict[str, Any]) -> None:
+    with pytest.raises(ArgumentTypeError) as info:
+        _SPF_VERBS[verb](**kw)
+    assert isinstance(info.value, TypeError) and isinstance(info.value, MailAuthError)
+    name = next(iter(kw))
+    assert (name if name != "mail_from" or verb.startswith("check_spf") else "sender") \
+        in str(info.value)
+
+
+@pytest.mark.parametrize(("kw", "error"), [
+    ({"domain": b"example.org"}, ArgumentTypeError), ({"domain": None}, ArgumentTypeError),
+    ({"identity": "pra"}, UsageError), ({"identity": None}, ArgumentTypeError),
+])
+def test_check_host_domain_and_identity_mistakes(kw: dict[str, Any], error: type) -> None:
+    from mailauth.spf import check_host_flow
+    args: dict[str, Any] = {"domain": "example.org", **kw}
+    with pytest.raises(error, match=next(iter(kw))):
+        check_host(IP, args.pop("domain"), "u@example.org", **args)
+    args = {"domain": "example.org", **kw}
+    with pytest.raises(error, match=next(iter(kw))):
+        check_host_flow(IP, args.pop("domain"), "u@example.org", now=0.0, **args)
+
+
+def test_flows_refuse_a_missing_time() -> None:
+    from mailauth.spf import check_host_flow, check_spf_flow
+    with pytest.raises(ArgumentTypeError, match="now"):
+        check_host_flow(IP, "example.org", "u@example.org", now=None)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match="now"):
+        check_spf_flow(IP, "u@example.org", "mx.example.org", now=None)  # type: ignore[arg-type]
+
+
+def test_good_arguments_of_every_accepted_kind() -> None:
+    # str or address for ip (IPv4-mapped IPv6 is IPv4), int or float for now, no helo.
+    zone = FakeResolver({"example.org": txt("v=spf1 ip4:192.0.2.0/24 -all")})
+    for ip in ("192.0.2.1", " 192.0.2.1 ", ipaddress.ip_address("192.0.2.1"),
+               ipaddress.ip_address("::ffff:192.0.2.1"), "::ffff:192.0.2.1"):
+        r = check_spf(ip, "u@example.org", None, now=1).run(zone)
+        assert (r.status, r.ip) == (Status.PASS, "192.0.2.1"), ip
+    assert check_host(IP, "example.org", "u@example.org", identity="helo",
+                      max_lookups=0, now=1.5).run(zone).status is Status.PASS
+
+
+def test_mistakes_are_raised_when_the_check_is_made_not_when_it_runs() -> None:
+    # A check that was made runs: nothing about its arguments can fail later.
+    with pytest.raises(ArgumentTypeError):
+        check_spf(IP, b"u@example.org", "mx.example.org")  # type: ignore[arg-type]
+    check = check_spf(IP, "u@example.org", "mx.example.org")
+    assert check.run(FakeResolver({})).status is Status.NONE
 
 
 def test_async_driver_gives_the_same_result() -> None:

@@ -15,15 +15,8 @@ import ipaddress
 import time
 
 from .._flow import Check, Flow
-from ._check import (
-    QUALIFIER_RESULT,
-    Options,
-    _ip,
-    check_host_flow,
-    check_spf_flow,
-    spf_flow,
-    start,
-)
+from ._arguments import check_host_arguments, check_text, check_time, client, options
+from ._check import QUALIFIER_RESULT, check_host_flow, check_spf_flow, spf_flow, start
 from ._record import (
     Macro,
     MacroString,
@@ -84,14 +77,18 @@ def check_host(ip: str | IPAddress, domain: str, sender: str, *, helo: str | Non
     :param now: the time for the ``t`` macro (seconds since the epoch); by default the
         clock's at the start of each run.
     :param budget: wall-clock seconds for all DNS work (§4.6.4); past it, temperror.
-    :raises ValueError: when ``ip`` is not an IP address.
+    :raises UsageError: (a ``ValueError``) when ``ip`` is not an IP address, a limit is
+        negative or ``identity`` is neither ``"mailfrom"`` nor ``"helo"``.
+    :raises ArgumentTypeError: (a ``TypeError``) for an argument of the wrong type:
+        ``bytes`` or None where a str is expected, a limit that is not an int.
     """
-    addr = _ip(ip)
-    options = Options(helo, receiver, max_lookups, max_void_lookups, max_mx, max_ptr,
-                      default_explanation)
+    addr = client(ip)
+    check_host_arguments(domain, sender, identity, now)
+    settings = options(helo, receiver, max_lookups, max_void_lookups, max_mx, max_ptr,
+                       default_explanation)
 
     def flow() -> Flow[SPFResult]:
-        return start(addr, domain, sender, identity, options, now=_now(now))
+        return start(addr, domain, sender, identity, settings, now=_now(now))
 
     return Check(flow, budget=budget)
 
@@ -112,14 +109,15 @@ def check_spf(ip: str | IPAddress, mail_from: str, helo: str | None, *,
         when null); ``helo`` the HELO/EHLO name; ``receiver`` this host's name.
         Internationalized domains are checked in their A-label form (RFC 8616 §4).
     :param check_helo: set False to skip the HELO identity.
-    Other parameters as :func:`check_host`.
-    :raises ValueError: when ``ip`` is not an IP address.
+    Other parameters, and the exceptions, as :func:`check_host`.
     """
-    addr = _ip(ip)
-    options = Options(helo, receiver, max_lookups, max_void_lookups, max_mx, max_ptr,
-                      default_explanation)
+    addr = client(ip)
+    check_text("mail_from", mail_from)
+    check_time(now)
+    settings = options(helo, receiver, max_lookups, max_void_lookups, max_mx, max_ptr,
+                       default_explanation)
 
     def flow() -> Flow[SPFResult]:
-        return spf_flow(addr, mail_from, options, _now(now), check_helo=check_helo)
+        return spf_flow(addr, mail_from, settings, _now(now), check_helo=check_helo)
 
     return Check(flow, budget=budget)

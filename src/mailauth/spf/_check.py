@@ -12,11 +12,20 @@ import re
 from collections.abc import Callable, Generator
 from enum import Enum
 from functools import lru_cache
-from typing import Any, NamedTuple, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
-from .._domain import normalize_domain, parse_ip
+from .._domain import normalize_domain
 from .._flow import MX, Answer, Effect, Flow, Outcome, Query, RRType, gather, query, query_all
 from ..status import Status
+from ._arguments import (
+    Client,
+    Options,
+    check_host_arguments,
+    check_text,
+    check_time,
+    client,
+    options,
+)
 from ._record import (
     Macro,
     MacroString,
@@ -27,7 +36,7 @@ from ._record import (
     parse_explain_string,
     parse_record,
 )
-from ._result import SPFResult, TraceStep
+from ._result import SPFResult, Step
 
 __all__ = ["QUALIFIER_RESULT", "check_host_flow", "check_spf_flow"]
 
@@ -55,40 +64,17 @@ class _Abort(Exception):
         self.problem = problem
 
 
-class Options(NamedTuple):
-    """check_host()'s parameters other than <ip>, <domain>, <sender> and the time.
-
-    Made once by a public verb and shared by every run of its check.
-    """
-
-    helo: str | None = None
-    receiver: str | None = None
-    max_lookups: int = 10
-    max_void_lookups: int = 2
-    max_mx: int = 10
-    max_ptr: int = 10
-    default_explanation: str = ""
-
-
-# TraceStep._make without its classmethod call: a tuple of TraceStep's fields, in
-# order, made a TraceStep (an evaluation records a dozen or more steps).
-_new_step = tuple.__new__
-
-
 class _State:
     """What one check_host() evaluation shares across includes and redirects."""
 
     __slots__ = ("default_explanation", "helo", "ip", "ip_int", "ip_text", "local",
                  "lookups", "max_lookups", "max_mx", "max_ptr", "max_voids", "now",
                  "ptr_names", "ptr_void", "receiver", "record", "sender",
-                 "sender_domain", "trace", "v4", "version", "voids")
+                 "sender_domain", "steps", "v4", "version", "voids")
 
-    def __init__(self, ip: IPAddress, sender: str, options: Options, now: float) -> None:
-        self.ip = ip
-        self.version = ip.version
+    def __init__(self, client: Client, sender: str, options: Options, now: float) -> None:
+        self.ip, self.version, self.ip_text, self.ip_int = client
         self.v4 = self.version == 4
-        self.ip_text = _ip_text(ip)
-        self.ip_int = int(ip)
         local, at, domain = sender.rpartition("@")
         if not at:
             local, domain = "", sender
@@ -103,7 +89,7 @@ class _State:
         self.lookups = 0
         self.voids = 0
         self.now = now
-        self.trace: list[TraceStep] = []
+        self.steps: list[Step] = []
         self.ptr_names: list[str] | None = None
         self.ptr_void: Answer | None = None
         self.record: str | None = None
@@ -111,8 +97,8 @@ class _State:
     def step(self, depth: int, domain: str, term: str, outcome: str,  # noqa: PLR0917
              target: str | None = None, answers: tuple[Answer, ...] = ()) -> None:
         """Add a step to the trace, with the lookup counts so far (RFC 7208 §4.6.4)."""
-        self.trace.append(_new_step(TraceStep, (depth, domain, term, outcome, target,
-                                                answers, self.lookups, self.voids)))
+        self.steps.append((depth, domain, term, outcome, target, answers, self.lookups,
+                           self.voids))
 
     def count_lookup(self, term: str) -> None:
         # RFC 7208 §4.6.4: at most 10 mechanisms and modifiers that query DNS.
@@ -132,10 +118,6 @@ class _State:
             raise _Abort(Status.PERMERROR,
                          f"more than {self.max_voids} void lookups (last: {answer.describe()}), "
                          "RFC 7208 §4.6.4")
-
-
-# str() of an IPv6 address runs Python code (zero compression); clients recur.
-_ip_text: Callable[[IPAddress], str] = lru_cache(maxsize=4096)(str)
 
 
 # --- domains ----------------------------------------------------------------------
@@ -463,6 +445,7 @@ class _Term:
 class _Program:
     """A record ready to evaluate: its terms, and its redirect when that applies."""
 
+    text: str
     record: Record
     terms: tuple[_Term, ...]
     redirect: Modifier | None
@@ -494,7 +477,7 @@ def _compile(text: str) -> _Program:
             target = _TargetFrom.MACROS
         terms.append(_Term(_KINDS[mech.name], QUALIFIER_RESULT[mech.qualifier],
                            mech.text or mech.render(), mech, target, name))
-    return _Program(record, tuple(terms), None if record.has_all else record.redirect,
+    return _Program(text, record, tuple(terms), None if record.has_all else record.redirect,
                     f"found: {text}")
 
 
@@ -506,28 +489,29 @@ def _spf_records(records: tuple[object, ...]) -> tuple[str, ...]:
     return tuple(r for r in records if isinstance(r, str) and is_spf_record(r))
 
 
-def _select_record(st: _State, answer: Answer, domain: str) -> str | None:
-    """RFC 7208 §4.4, §4.5: the one v=spf1 TXT record, None, or an error."""
-    if answer.outcome is Outcome.TEMPFAIL:
-        raise _Abort(Status.TEMPERROR, f"DNS lookup of {domain} TXT failed "
-                                       f"({answer.reason or 'timeout or SERVFAIL'})")
-    if answer.outcome is not _OK:
+def _select_program(answer: Answer, domain: str) -> _Program | None:
+    """RFC 7208 §4.4, §4.5: the one v=spf1 record of a TXT answer, ready to evaluate,
+    or None when there is none. Several records, or one that does not parse (§4.6),
+    are permerror; a failed lookup is temperror."""
+    outcome = answer.outcome
+    if outcome is not _OK:
+        if outcome is Outcome.TEMPFAIL:
+            raise _Abort(Status.TEMPERROR, f"DNS lookup of {domain} TXT failed "
+                                           f"({answer.reason or 'timeout or SERVFAIL'})")
         return None
     try:
         found = _spf_records(answer.records)
     except TypeError:  # a record that cannot be hashed: not a string, not SPF
         found = _spf_records.__wrapped__(answer.records)
-    if len(found) > 1:
-        raise _Abort(Status.PERMERROR, f"{len(found)} v=spf1 records at {domain} "
-                                       "(RFC 7208 §4.5)")
-    return found[0] if found else None
-
-
-def _program(text: str, domain: str) -> _Program:
-    # RFC 7208 §4.6: a record that does not parse is permerror. ParseError is a
-    # ValueError; catching the base too keeps any parser slip a permerror, not a crash.
+    if len(found) != 1:
+        if found:
+            raise _Abort(Status.PERMERROR, f"{len(found)} v=spf1 records at {domain} "
+                                           "(RFC 7208 §4.5)")
+        return None
+    # ParseError is a ValueError; catching the base too keeps any parser slip a
+    # permerror, not a crash.
     try:
-        return _compile(text)
+        return _compile(found[0])
     except ValueError as exc:
         raise _Abort(Status.PERMERROR, f"syntax error in the record of {domain}: "
                                        f"{exc}") from None
@@ -645,41 +629,42 @@ def _check_host(st: _State, domain: str, depth: int, want_exp: bool,
                 record_answer: Answer | None = None) -> _Flow[_Verdict]:
     """check_host() (RFC 7208 §4): (result, deciding term, explanation).
 
-    ``record_answer`` is the answer to the <domain>'s TXT lookup when it was asked
-    already (by :func:`check_spf_flow`).
+    ``domain`` is a name that can be checked (§4.3): its callers make sure of it
+    (:func:`_domain_problem` for the checked domain, :func:`_is_checkable_domain` for
+    include and redirect targets). ``record_answer`` is the answer to the <domain>'s
+    TXT lookup when it was asked already (by :func:`check_spf_flow`).
 
     The hot path of every evaluation. The common mechanisms are evaluated here, and
     their questions yielded from here, so that an answer reaches the term that asked
-    through one generator per include level.
+    through one generator per include level. Its common steps are appended to the
+    trace here (``add``), as :meth:`_State.step` does: TraceStep's fields in order.
     """
     if depth > _MAX_DEPTH:
         raise _Abort(Status.PERMERROR, "include/redirect nesting too deep")
-    if not _is_checkable_domain(domain):
-        st.step(depth, domain, "record", "none (not a valid multi-label domain name)")
-        return Status.NONE, None, ""
     if record_answer is None:
         record_answer = yield _query(domain, "TXT")
     answer = record_answer
     if depth and answer.outcome is not _OK and answer.void:
         st.count_void(answer)
-    text = _select_record(st, answer, domain)
-    if text is None:
+    program = _select_program(answer, domain)
+    if program is None:
         st.step(depth, domain, "record", "no SPF record", domain, (answer,))
         return Status.NONE, None, ""
-    program = _program(text, domain)
     if depth == 0:
-        st.record = text
-    st.step(depth, domain, "record", program.found, domain, (answer,))
+        st.record = program.text
+    add = st.steps.append
+    add((depth, domain, "record", program.found, domain, (answer,), st.lookups, st.voids))
     version = st.version
     for t in program.terms:
         kind, term, mech = t.kind, t.text, t.mechanism
         if kind is _IP:
             # RFC 7208 §5.6: an ip4 network never matches an IPv6 client, and back.
             hit = mech.version == version and st.ip_int & mech.mask == mech.net_int
-            st.step(depth, domain, term, "match" if hit else "no match")
+            add((depth, domain, term, "match" if hit else "no match", None, (), st.lookups,
+                 st.voids))
         elif kind is _ALL:
             hit = True
-            st.step(depth, domain, term, "match")
+            add((depth, domain, term, "match", None, (), st.lookups, st.voids))
         else:
             # RFC 7208 §4.6.4: at most 10 mechanisms and modifiers that query DNS.
             st.lookups += 1
@@ -699,7 +684,7 @@ def _check_host(st: _State, domain: str, depth: int, want_exp: bool,
                     expanded = yield from _expand(st, spec, domain, depth)
                 target = _expanded_name(st, spec, expanded)
             if kind is _INCLUDE:
-                st.step(depth, domain, term, "evaluating", target)
+                add((depth, domain, term, "evaluating", target, (), st.lookups, st.voids))
                 if target is None or not _is_checkable_domain(target):
                     if not _non_ascii_local_part(st, mech.target):
                         raise _invalid_target(term, "§5.2")
@@ -710,7 +695,8 @@ def _check_host(st: _State, domain: str, depth: int, want_exp: bool,
                     if included is Status.NONE:
                         raise _no_record(term, target, "§5.2")
                     hit = included is Status.PASS
-                    st.step(depth, domain, term, _INCLUDED[included], target)
+                    add((depth, domain, term, _INCLUDED[included], target, (), st.lookups,
+                         st.voids))
             elif target is None:
                 st.step(depth, domain, term, "no match (target is not a valid domain name)")
                 hit = False
@@ -721,7 +707,8 @@ def _check_host(st: _State, domain: str, depth: int, want_exp: bool,
                     hit = False
                 else:
                     hit = kind is _EXISTS or _address_match(st, answer.records, mech)
-                st.step(depth, domain, term, "match" if hit else "no match", target, (answer,))
+                add((depth, domain, term, "match" if hit else "no match", target, (answer,),
+                     st.lookups, st.voids))
             elif kind is _MX:
                 hit = yield from _mx(st, mech, term, target, domain, depth)
             else:  # _Kind.PTR
@@ -779,39 +766,29 @@ def check_host_flow(ip: str | IPAddress, domain: str, sender: str, *, now: float
         reads no clock, its caller does (once for all the flows it composes).
     Other parameters as :func:`mailauth.spf.check_host`.
     """
-    options = Options(helo, receiver, max_lookups, max_void_lookups, max_mx, max_ptr,
-                      default_explanation)
-    return start(_ip(ip), domain, sender, identity, options, now=now)
+    addr = client(ip)
+    check_host_arguments(domain, sender, identity, now, now_required=True)
+    settings = options(helo, receiver, max_lookups, max_void_lookups, max_mx, max_ptr,
+                       default_explanation)
+    return start(addr, domain, sender, identity, settings, now=now)
 
 
-def start(addr: IPAddress, domain: str, sender: str, identity: str, options: Options, *,
+def start(addr: Client, domain: str, sender: str, identity: str, settings: Options, *,
           now: float) -> Flow[SPFResult]:
-    """check_host_flow() for a parsed address and ready options (the public verbs
-    make those once per check, not per run)."""
-    st, domain = _prepare(addr, domain, sender, options, now)
+    """check_host_flow() for checked arguments (the public verbs check them once per
+    check, not per run)."""
+    st, domain = _prepare(addr, domain, sender, settings, now)
     return _run(st, domain, identity)
 
 
-def _prepare(addr: IPAddress, domain: str, sender: str, options: Options,
+def _prepare(addr: Client, domain: str, sender: str, settings: Options,
              now: float) -> tuple[_State, str]:
     """The evaluation's state and its <domain> in the form it is checked in."""
-    if not isinstance(domain, str) or not isinstance(sender, str):
-        raise TypeError("domain and sender are str")
     # One trailing dot (a fully qualified name written absolutely) is dropped, so that
     # %{d}, ptr suffix matching and the result see the same form as the record's names.
     if domain.endswith(".") and domain != ".":
         domain = domain[:-1]
-    return _State(addr, sender, options, now), _a_labels(domain)
-
-
-def _ip(ip: str | IPAddress) -> IPAddress:
-    if isinstance(ip, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            return ip.ipv4_mapped
-        return ip
-    if not isinstance(ip, str):
-        raise TypeError(f"ip is a str or an ipaddress address, not {type(ip).__name__}")
-    return parse_ip(ip)  # RFC 7208 §5: IPv4-mapped IPv6 is treated as IPv4
+    return _State(addr, sender, settings, now), _a_labels(domain)
 
 
 def _run(st: _State, domain: str, identity: str,
@@ -837,7 +814,7 @@ def _run(st: _State, domain: str, identity: str,
         reason = problem
     return SPFResult(status, identity, domain, st.sender, st.ip_text, explanation, matched,
                      reason, problem, st.lookups, st.voids, st.max_lookups, st.max_voids,
-                     tuple(st.trace), st.helo, st.receiver, st.record)
+                     tuple(st.steps), st.helo, st.receiver, st.record)
 
 
 def check_spf_flow(ip: str | IPAddress, mail_from: str, helo: str | None, *, now: float,
@@ -850,14 +827,17 @@ def check_spf_flow(ip: str | IPAddress, mail_from: str, helo: str | None, *, now
     :param now: the time for the ``%{t}`` macro (see :func:`check_host_flow`).
     Other parameters as :func:`mailauth.spf.check_spf`.
     """
-    options = Options(helo, receiver, max_lookups, max_void_lookups, max_mx, max_ptr,
-                      default_explanation)
-    return spf_flow(_ip(ip), mail_from, options, now, check_helo=check_helo)
+    addr = client(ip)
+    check_text("mail_from", mail_from)
+    check_time(now, required=True)
+    settings = options(helo, receiver, max_lookups, max_void_lookups, max_mx, max_ptr,
+                       default_explanation)
+    return spf_flow(addr, mail_from, settings, now, check_helo=check_helo)
 
 
-def spf_flow(addr: IPAddress, mail_from: str, options: Options, now: float, *,
+def spf_flow(addr: Client, mail_from: str, settings: Options, now: float, *,
              check_helo: bool = True) -> Flow[SPFResult]:
-    """check_spf_flow() for a parsed address and ready options.
+    """check_spf_flow() for checked arguments.
 
     The MAIL FROM identity gives the verdict, so it goes first: the record lookups of
     both identities are asked together (:func:`gather`), then the MAIL FROM evaluation
@@ -866,9 +846,9 @@ def spf_flow(addr: IPAddress, mail_from: str, options: Options, now: float, *,
     DNS, it holds MAIL FROM back by one query timeout at most and cannot spend the
     check's budget on its own; whatever MAIL FROM leaves is the HELO identity's.
     """
-    helo_name = (options.helo or "").strip() or None
-    options = options._replace(helo=helo_name)
-    reverse_path = (mail_from or "").strip()
+    helo_name = (settings.helo or "").strip() or None
+    settings = settings._replace(helo=helo_name)
+    reverse_path = mail_from.strip()
     if reverse_path.startswith("<") and reverse_path.endswith(">"):
         reverse_path = reverse_path[1:-1]
     if reverse_path:
@@ -878,12 +858,12 @@ def spf_flow(addr: IPAddress, mail_from: str, options: Options, now: float, *,
         # RFC 7208 §2.4: a null reverse-path is checked as postmaster@<helo>.
         sender = f"postmaster@{helo_name or ''}"
         domain = helo_name or ""
-    mailfrom_st, mailfrom_domain = _prepare(addr, domain, sender, options, now)
+    mailfrom_st, mailfrom_domain = _prepare(addr, domain, sender, settings, now)
     mailfrom_flow = _run(mailfrom_st, mailfrom_domain, "mailfrom")
     if helo_name is None or not check_helo:
         return (yield from mailfrom_flow)
     # RFC 7208 §2.3: the HELO identity, with <sender> postmaster@<helo>.
-    helo_st, helo_domain = _prepare(addr, helo_name, f"postmaster@{helo_name}", options, now)
+    helo_st, helo_domain = _prepare(addr, helo_name, f"postmaster@{helo_name}", settings, now)
     record_answer: Answer | None = None
     if helo_domain == mailfrom_domain or _domain_problem(helo_domain) is not None:
         # Nothing to ask ahead: the same question as MAIL FROM's (answered again from

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import NamedTuple, TypeAlias
 
 from .._flow import Answer
 from ..status import Status
@@ -21,8 +21,8 @@ class TraceStep(NamedTuple):
     answers the step saw, ``outcome`` what the step concluded, and
     ``lookups``/``void_lookups`` the running counts after it (RFC 7208 §4.6.4).
 
-    A named tuple rather than a dataclass: an evaluation records a dozen or more of
-    these, and a tuple is cheaper to make.
+    A result keeps its steps as plain tuples of these fields (:data:`Step`) and makes
+    them TraceSteps when :attr:`SPFResult.trace` is read.
     """
 
     depth: int
@@ -42,6 +42,11 @@ class TraceStep(NamedTuple):
         for answer in self.answers:
             line += f"\n{indent}    dns {answer.describe()}"
         return line
+
+
+# One step as an evaluation records it: TraceStep's fields, in order, in a plain tuple
+# (an evaluation records a dozen or more; a plain tuple is the cheapest value to make).
+Step: TypeAlias = tuple[int, str, str, str, str | None, tuple[Answer, ...], int, int]
 
 
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*\Z")
@@ -108,7 +113,8 @@ class SPFResult:
     :param problem: for permerror and temperror, what went wrong.
     :param lookups: DNS-querying terms used of ``max_lookups`` (§4.6.4).
     :param void_lookups: void lookups used of ``max_void_lookups`` (§4.6.4).
-    :param trace: every step taken, in order.
+    :param _steps: the steps taken, in order, as plain tuples of :class:`TraceStep`'s
+        fields; read them as :attr:`trace`.
     :param helo_domain: the HELO/EHLO name given, ``receiver`` the checking host.
     :param helo: for :func:`check_spf`'s MAIL FROM result, the HELO identity's result.
     """
@@ -126,11 +132,16 @@ class SPFResult:
     void_lookups: int = 0
     max_lookups: int = 10
     max_void_lookups: int = 2
-    trace: tuple[TraceStep, ...] = ()
+    _steps: tuple[Step, ...] = field(default=(), repr=False)
     helo_domain: str | None = None
     receiver: str | None = None
     record: str | None = None
     helo: SPFResult | None = None
+
+    @property
+    def trace(self) -> tuple[TraceStep, ...]:
+        """Every step taken, in order, as :class:`TraceStep` values (made when read)."""
+        return tuple(map(TraceStep._make, self._steps))
 
     def trace_text(self) -> str:
         """The trace, one step a line, indented by include depth."""
