@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import mailauth
 from mailauth import Answer, Outcome, ParseError, Query, Status
+from mailauth._headerfmt import unfold
 from mailauth.errors import ArgumentTypeError, MailAuthError, UsageError
 from mailauth.spf import (
     Macro,
@@ -858,10 +859,11 @@ def test_received_spf_is_ascii_folded_and_bounded() -> None:
                 "other.example": txt("not spf")}, receiver="mx.local")
     assert "RFC 7208 §5.2" in r.problem and "RFC 7208 §5.2" in r.comment()
     field = r.received_spf()
-    # folded between comment words and key=value pairs; one pair may be longer
-    assert all(len(line) <= 78 or (line.startswith(" problem=") and line.endswith('";'))
-               for line in _header_lines(field))
-    assert "RFC 7208 section 5.2" in field and "§" not in field
+    # folded between comment words, between key=value pairs and, in a quoted value too
+    # long for a line, at its spaces (RFC 5322 §3.2.4 allows FWS there)
+    assert all(len(line) <= 78 for line in _header_lines(field))
+    assert "RFC 7208 section 5.2" in unfold(field) and "§" not in field
+    assert unfold(field).count("RFC 7208 section 5.2") == 2  # the comment and problem=
     # A HELO name IDNA 2008 refuses stays as given, and is shown with "?"; one it
     # accepts is shown in its A-label form (RFC 8616 §4).
     r, _ = spf({"example.org": txt("v=spf1 -all")}, sender="j\u00f6rg\r\n@example.org",
@@ -876,6 +878,21 @@ def test_received_spf_is_ascii_folded_and_bounded() -> None:
     r, _ = spf({"example.org": txt("v=spf1 -all")}, sender=long_sender)
     _header_lines(r.received_spf())
     assert r.authres().isascii() and len(r.authres()) < 300
+
+
+@pytest.mark.parametrize(("domain", "sender", "identity", "expected"), [
+    # RFC 8601 §2.2: a pvalue is bare only as a token dot-atom or an address whose
+    # domain is a domain-name of two or more labels; anything else is a quoted-string.
+    ("localhost", "user@localhost", "mailfrom", 'spf=none smtp.mailfrom="user@localhost"'),
+    ("mx/1.example", "postmaster@mx/1.example", "helo", 'spf=none smtp.helo="mx/1.example"'),
+    ("a=b.example", "postmaster@a=b.example", "helo", 'spf=none smtp.helo="a=b.example"'),
+    ("example.org", "a/b=c@example.org", "mailfrom", "spf=none smtp.mailfrom=a/b=c@example.org"),
+    ("example.org", "a b@example.org", "mailfrom", 'spf=none smtp.mailfrom="a b@example.org"'),
+])
+def test_authres_values_are_rfc_8601_pvalues(domain: str, sender: str, identity: str,
+                                            expected: str) -> None:
+    r = check_host(IP, domain, sender, identity=identity).run(FakeResolver({}))
+    assert r.authres() == expected
 
 
 def test_received_spf_names_the_receiver_only_when_known() -> None:

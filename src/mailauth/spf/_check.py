@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import re
 from collections.abc import Callable, Generator
 from enum import Enum
 from functools import lru_cache
@@ -16,6 +15,7 @@ from typing import Any, TypeAlias, TypeVar
 
 from .._domain import normalize_domain
 from .._flow import MX, Answer, Effect, Flow, Outcome, Query, RRType, gather, query, query_all
+from .._grammar import NAME_LABEL_RE
 from ..status import Status
 from ._arguments import (
     Client,
@@ -160,11 +160,6 @@ def _is_checkable_domain(domain: str) -> bool:
     return all(0 < len(label) <= 63 for label in labels)
 
 
-# A label of a host name (RFC 1123 §2.1) or of a name like _spf.example.com: letters,
-# digits, hyphens and underscores.
-_NAME_LABEL = re.compile(r"[A-Za-z0-9_\-]+\Z")
-
-
 @lru_cache(maxsize=8192)
 def _domain_problem(domain: str) -> str | None:
     """Why check_host()'s <domain> cannot be checked, or None (RFC 7208 §4.3).
@@ -189,7 +184,8 @@ def _domain_problem(domain: str) -> str | None:
     if not _is_checkable_domain(domain):
         return f"{domain!r} is not a valid multi-label domain name (RFC 7208 §4.3)"
     labels = domain.split(".")
-    if not all(_NAME_LABEL.match(label) for label in labels):
+    # A label of a host name (RFC 1123 §2.1) or of a name like _spf.example.com.
+    if not all(NAME_LABEL_RE.fullmatch(label) for label in labels):
         return (f"{domain!r} has a label of characters other than letters, digits, '-' and "
                 "'_' (RFC 7208 §4.3)")
     if labels[-1].isdigit():

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .._grammar import IPV4_ADDRESS_RE
 from ..errors import ParseError
 
 __all__ = [
@@ -56,8 +57,6 @@ _CIDR_TAIL = re.compile(r"(/(?:0|[1-9][0-9]{0,2}))?(//(?:0|[1-9][0-9]{0,2}))?\Z"
 # toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum )
 _TOPLABEL = re.compile(r"(?:[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*"
                        r"|[A-Za-z0-9]+-[A-Za-z0-9\-]*[A-Za-z0-9])\Z")
-_IP4_NETWORK = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
-                          r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,7 +371,7 @@ def _parse_mechanism(term: str, position: int) -> Mechanism:
             0 if slash else limit)
         try:
             if name == "ip4":
-                if not _IP4_NETWORK.match(addr):
+                if not IPV4_ADDRESS_RE.fullmatch(addr):  # RFC 7208 §5.6 ip4-network
                     raise ValueError(addr)
                 net: ipaddress.IPv4Network | ipaddress.IPv6Network = ipaddress.IPv4Network(
                     (addr, length), strict=False)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import NamedTuple, TypeAlias
 
 from .._flow import Answer
+from .._headerfmt import ascii_text, received_spf, resinfo
 from ..status import Status
 
 __all__ = ["SPFResult", "TraceStep"]
@@ -49,54 +49,12 @@ class TraceStep(NamedTuple):
 Step: TypeAlias = tuple[int, str, str, str, str | None, tuple[Answer, ...], int, int]
 
 
-_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*\Z")
-
-
-def _value(text: str) -> str:
-    """A Received-SPF key-value (RFC 7208 §9.1): dot-atom or quoted-string."""
-    if _DOT_ATOM.match(text):
-        return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _comment(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-
-# Header field text is ASCII (RFC 7208 §9.1 uses RFC 5322's comment and quoted-string)
-# in lines of at most 998 characters, 78 recommended (RFC 5322 §2.1.1). Values are cut
-# to these lengths: 256 holds any RFC 5321 path or domain; problems are cut shorter.
+# Header field text is ASCII (RFC 7208 §9.1 uses RFC 5322's comment and quoted-string;
+# RFC 8601 §2.2 values are ASCII) in lines of at most 998 characters, 78 recommended
+# (RFC 5322 §2.1.1). Values are cut to these lengths: 256 holds any RFC 5321 path or
+# domain; problems are cut shorter.
 _MAX_VALUE = 256
 _MAX_PROBLEM = 200
-_FOLD_WIDTH = 78
-_SECTION = re.compile("\u00a7\\s*")
-_NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
-
-
-def _header_text(text: str, limit: int = _MAX_VALUE) -> str:
-    """``text`` as printable ASCII of at most ``limit`` characters, for a header field.
-
-    "§" becomes "section ", any other character outside printable ASCII (controls,
-    CR and LF included) becomes "?", and longer text ends in "...".
-    """
-    text = _NOT_PRINTABLE.sub("?", _SECTION.sub("section ", text))
-    if len(text) > limit:
-        text = text[:limit - 3] + "..."
-    return text
-
-
-def _fold(tokens: list[str]) -> str:
-    """Tokens joined by spaces, folded (CRLF before the space) past _FOLD_WIDTH columns."""
-    lines: list[str] = []
-    line = tokens[0]
-    for token in tokens[1:]:
-        if len(line) + 1 + len(token) > _FOLD_WIDTH:
-            lines.append(line)
-            line = " " + token
-        else:
-            line += " " + token
-    lines.append(line)
-    return "\r\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,44 +136,43 @@ class SPFResult:
 
         The field is ASCII only: "§" is written "section" and other characters outside
         printable ASCII "?"; values are cut to 256 characters and the problem to 200,
-        ending in "...". It is folded between words of the comment and between
-        key=value pairs, with CRLF and a space, to lines of at most 78 characters where
-        a word allows (never over 998, RFC 5322 §2.1.1). Unfolding (removing each CRLF)
-        gives the field on one line. :attr:`reason`, :attr:`problem` and
-        :meth:`comment` are not changed: they are for people, not for the header.
+        ending in "...". It is folded (CRLF and a space) between the words of the
+        comment, between key=value pairs and, in a value too long for a line, at its
+        spaces, to lines of at most 78 characters where a space allows (never over
+        998, RFC 5322 §2.1.1). Unfolding gives the field on one line.
+        :attr:`reason`, :attr:`problem` and :meth:`comment` are not changed: they are
+        for people, not for the header.
         """
-        problem = _header_text(self.problem, _MAX_PROBLEM)
-        sender = _header_text(self.sender)
-        ip = _header_text(self.ip)
+        problem = ascii_text(self.problem, _MAX_PROBLEM)
+        sender = ascii_text(self.sender, _MAX_VALUE)
+        ip = ascii_text(self.ip, _MAX_VALUE)
         pairs = [("client-ip", ip), ("envelope-from", sender)]
         if self.helo_domain:
-            pairs.append(("helo", _header_text(self.helo_domain)))
+            pairs.append(("helo", ascii_text(self.helo_domain, _MAX_VALUE)))
         if problem and self.status.is_error:
             pairs.append(("problem", problem))
         if self.receiver:
-            pairs.append(("receiver", _header_text(self.receiver)))
-        pairs.append(("identity", _header_text(self.identity)))
+            pairs.append(("receiver", ascii_text(self.receiver, _MAX_VALUE)))
+        pairs.append(("identity", ascii_text(self.identity, _MAX_VALUE)))
         if self.matched:
-            pairs.append(("mechanism", _header_text(self.matched)))
-        who = _header_text(self.receiver) if self.receiver else None
-        comment = self._comment_text(who, sender, ip,
-                                     _header_text(self.domain), problem)
-        words = f"({_comment(comment)})".split()
-        return _fold(["Received-SPF:", str(self.status), *words,
-                      *(f"{k}={_value(v)};" for k, v in pairs)])
+            pairs.append(("mechanism", ascii_text(self.matched, _MAX_VALUE)))
+        who = ascii_text(self.receiver, _MAX_VALUE) if self.receiver else None
+        comment = self._comment_text(who, sender, ip, ascii_text(self.domain, _MAX_VALUE),
+                                     problem)
+        return received_spf(str(self.status), comment_text=comment, pairs=pairs)
 
     def authres(self) -> str:
-        """The Authentication-Results ``spf=`` fragment (RFC 8601 §2.7.2, RFC 7208 §9.2).
+        """The Authentication-Results ``spf=`` resinfo (RFC 8601 §2.7.2, RFC 7208 §9.2).
 
-        ASCII only, as :meth:`received_spf`: the value is cut to 256 characters.
+        ``smtp.mailfrom`` (or ``smtp.helo``) is an RFC 8601 §2.2 pvalue: bare when it is
+        an address whose domain has two or more labels, or a dot-atom token, else a
+        quoted-string (``"user@localhost"``). ASCII only, as :meth:`received_spf`; the
+        value is cut to 256 characters.
         """
-        prop = "smtp.helo" if self.identity == "helo" else "smtp.mailfrom"
-        value = _header_text(self.domain if self.identity == "helo" else self.sender)
-        # RFC 8601 §2.3: pvalue = [ [ local-part ] "@" ] domain-name, or a value.
-        local, at, domain = value.rpartition("@")
-        if at and (not local or _DOT_ATOM.match(local)) and _DOT_ATOM.match(domain):
-            return f"spf={self.status} {prop}={value}"
-        return f"spf={self.status} {prop}={_value(value)}"
+        helo = self.identity == "helo"
+        value = ascii_text(self.domain if helo else self.sender, _MAX_VALUE)
+        prop = "smtp.helo" if helo else "smtp.mailfrom"
+        return " ".join(resinfo("spf", str(self.status), properties=[(prop, value)]))
 
     def __str__(self) -> str:
         return f"spf={self.status} ({self.reason})" if self.reason else f"spf={self.status}"
