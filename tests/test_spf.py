@@ -907,3 +907,99 @@ def test_received_spf_names_the_receiver_only_when_known() -> None:
                        receiver="mx.example.net").run(dns)
     assert named.received_spf().startswith("Received-SPF: pass (mx.example.net: domain of")
     assert "receiver=mx.example.net;" in named.received_spf()
+
+
+# --- results people can read: str, repr, notebooks ---------------------------------------
+
+_EVERY_STATUS: dict[str, tuple[dict[str, Any] | FakeResolver, str]] = {
+    "pass": (ZONE, "example.org designates 192.0.2.1 as permitted sender (ip4:192.0.2.0/24)"),
+    "fail": ({"example.org": txt("v=spf1 -all")},
+             "example.org does not designate 192.0.2.1 as permitted sender (-all)"),
+    "softfail": ({"example.org": txt("v=spf1 ~all")},
+                 "example.org does not designate 192.0.2.1, softly (~all)"),
+    "neutral": ({"example.org": txt("v=spf1 ip4:10.0.0.1")},
+                "no mechanism of example.org matched 192.0.2.1"),
+    "none": ({}, "example.org publishes no SPF record"),
+    "permerror": ({"example.org": txt("v=spf1 bogus -all")},
+                  "syntax error in the record of example.org"),
+    "temperror": (FakeResolver(tempfail=["example.org"]), "DNS lookup of example.org TXT failed"),
+}
+
+
+@pytest.mark.parametrize("status", list(_EVERY_STATUS))
+def test_str_is_a_short_verdict_line_and_repr_is_short(status: str) -> None:
+    zone, reason = _EVERY_STATUS[status]
+    r, _ = spf(zone)
+    assert str(r.status) == status
+    assert str(r) == f"spf={status}: {r.reason}" and r.reason.startswith(reason)
+    assert "\n" not in str(r) and len(str(r)) < 200
+    assert repr(r).startswith(f"<SPFResult spf={status}: ") and repr(r).endswith(">")
+    assert "\n" not in repr(r) and len(repr(r)) <= 140
+    assert "TraceStep" not in repr(r) and "_steps" not in repr(r)
+
+
+def test_repr_of_a_long_reason_is_cut() -> None:
+    r, _ = spf({"example.org": txt("v=spf1 " + "q" * 500)})
+    assert r.status is Status.PERMERROR and len(r.reason) > 200
+    assert len(repr(r)) <= 140 and repr(r).endswith("...>")
+
+
+class _Printer:
+    """The part of IPython's pretty printer that _repr_pretty_ uses."""
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+
+    def text(self, text: str) -> None:
+        self.out.append(text)
+
+    def break_(self) -> None:
+        self.out.append("\n")
+
+
+def test_notebook_html_shows_verdict_facts_helo_header_and_folded_trace() -> None:
+    r = check_spf(IP, "user@example.org", "mx.example.org",
+                  receiver="mx.local").run(FakeResolver(ZONE))
+    page = r._repr_html_()
+    assert page.startswith('<div class="mailauth-result">') and page.endswith("</div>")
+    assert "<code>spf</code>" in page and ">pass<" in page
+    assert "example.org designates 192.0.2.1 as permitted sender" in page
+    for name, value in [("identity", "mailfrom"), ("domain", "example.org"),
+                        ("sender", "user@example.org"), ("ip", "192.0.2.1"),
+                        ("matched", "ip4:192.0.2.0/24"), ("lookups", "0/10"),
+                        ("void lookups", "0/2"), ("record", "v=spf1 ip4:192.0.2.0/24 -all")]:
+        assert f">{name}</th>" in page and f"<code>{value}</code>" in page, name
+    assert "<li>HELO mx.example.org: " in page and "<code>helo</code>" in page
+    assert page.count("<details>") == 4  # header field, trace, A-R fragment, HELO trace
+    assert "<summary>trace (2 steps)</summary>" in page  # record, ip4 match
+    assert "Received-SPF: pass (mx.local: domain of user@example.org designates" in page
+    assert "spf=pass smtp.mailfrom=user@example.org" in page
+    assert "\r" not in page
+
+
+def test_notebook_html_escapes_what_came_from_dns() -> None:
+    r, _ = spf({"example.org": txt("v=spf1 a:<b>x</b>.example.org -all")})
+    page = r._repr_html_()
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+
+
+def test_ipython_text_display() -> None:
+    r = check_spf(IP, "user@example.org", "mx.example.org").run(FakeResolver(ZONE))
+    printer = _Printer()
+    r._repr_pretty_(printer, False)
+    lines = "".join(printer.out).splitlines()
+    assert lines[0] == str(r)
+    assert "  lookups: 0/10" in lines and "  matched: ip4:192.0.2.0/24" in lines
+    assert any(line.startswith("  - HELO mx.example.org: pass") for line in lines)
+    assert lines[-1] == "  (2 trace steps: see .trace)"
+    printer = _Printer()
+    r._repr_pretty_(printer, True)
+    assert printer.out == ["<SPFResult ...>"]
+
+
+def test_a_result_without_helo_or_record_displays_too() -> None:
+    r, _ = spf({}, helo=None)
+    assert r.helo is None and r.record is None
+    page = r._repr_html_()
+    assert ">none<" in page and "<ol>" not in page and ">record</th>" not in page
+    assert "<code>(no term)</code>" in page

@@ -1,10 +1,17 @@
-"""What an SPF check returns: :class:`SPFResult` and its trace (DESIGN.md §4)."""
+"""What an SPF check returns: :class:`SPFResult` and its trace (DESIGN.md §4).
+
+A result shows itself as ``mailauth._display`` shows every result: ``str()`` is one
+verdict line, ``repr()`` is short, and notebooks get an HTML card (``_repr_html_``)
+and IPython's text display (``_repr_pretty_``) with the facts, the HELO identity's
+result, the header fields and the trace folded away.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
+from .._display import Card, Part, render_html, render_pretty, render_text, short_repr
 from .._flow import Answer
 from .._headerfmt import ascii_text, received_spf, resinfo
 from ..status import Status
@@ -57,7 +64,7 @@ _MAX_VALUE = 256
 _MAX_PROBLEM = 200
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class SPFResult:
     """The result of check_host() for one identity (RFC 7208 §2.6, §4).
 
@@ -174,5 +181,46 @@ class SPFResult:
         prop = "smtp.helo" if helo else "smtp.mailfrom"
         return " ".join(resinfo("spf", str(self.status), properties=[(prop, value)]))
 
+    def _facts(self) -> tuple[tuple[str, str], ...]:
+        """What a person checks first, in the order of the evaluation."""
+        facts = [("identity", self.identity), ("domain", self.domain),
+                 ("sender", self.sender), ("ip", self.ip)]
+        if self.record is not None:
+            facts.append(("record", self.record))
+        facts.append(("matched", self.matched or "(no term)"))
+        if self.explanation:
+            facts.append(("explanation", self.explanation))
+        facts += [("lookups", f"{self.lookups}/{self.max_lookups}"),
+                  ("void lookups", f"{self.void_lookups}/{self.max_void_lookups}")]
+        return tuple(facts)
+
+    def _card(self, *, full: bool = True) -> Card:
+        """The result as :mod:`mailauth._display` shows it; without ``full``, only the
+        verdict and reason (what ``str()`` and ``repr()`` show: a milter may log one per
+        message, and writing the trace and header fields costs twice the check)."""
+        if not full:
+            return Card(method="spf", status=str(self.status), reason=self.reason)
+        parts: tuple[Part, ...] = ()
+        extra = [("Authentication-Results fragment", self.authres())]
+        if self.helo is not None:
+            helo = self.helo
+            parts = (Part(title=f"HELO {helo.domain}", status=str(helo.status),
+                          reason=helo.reason, facts=helo._facts()),)
+            extra.append((f"HELO trace ({len(helo._steps)} steps)", helo.trace_text()))
+        return Card(method="spf", status=str(self.status), reason=self.reason,
+                    facts=self._facts(), parts=parts,
+                    trace=tuple(str(step) for step in self.trace),
+                    header=self.received_spf().replace("\r\n", "\n"), extra=tuple(extra))
+
     def __str__(self) -> str:
-        return f"spf={self.status} ({self.reason})" if self.reason else f"spf={self.status}"
+        """The verdict line: ``spf=pass: example.org designates 192.0.2.1 as ...``."""
+        return render_text(self._card(full=False))
+
+    def __repr__(self) -> str:
+        return short_repr("SPFResult", self._card(full=False))
+
+    def _repr_html_(self) -> str:
+        return render_html(self._card())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        render_pretty(self._card(), printer, cycle, "SPFResult")
