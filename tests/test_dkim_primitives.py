@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 import mailauth
 import mailauth.flows
+from conftest import unseekable
 from mailauth import Status
 from mailauth._message import parse_message
 from mailauth._tagvalue import parse_tag_list
@@ -516,7 +517,7 @@ def test_body_hash_is_yielded_with_the_key_queries_and_diagnostics_as_work(
     first = next(flow)
     assert isinstance(first, tuple) and len(first) == 2
     assert first[0] == Query("s1._domainkey.example.org", "TXT")
-    assert isinstance(first[1], Work) and first[1].fn is hash_bodies
+    assert isinstance(first[1], Work) and first[1]() == hash_bodies(*first[1].args)
     second = flow.send((dns.resolve(first[0], timeout=1), first[1]()))
     # The body hash failed: the explanation reads the body again, as work too.
     assert isinstance(second, Work)
@@ -526,6 +527,18 @@ def test_body_hash_is_yielded_with_the_key_queries_and_diagnostics_as_work(
     assert result.signatures[0].code == "body_hash_mismatch"
     assert result.signatures[0].body_bytes_appended == len(footer)
     assert f"{len(footer)} octets were appended" in result.signatures[0].reason
+
+
+def test_a_body_that_cannot_be_read_raises_in_the_flow() -> None:
+    # The body work returns what hash_bodies raised; the flow raises it (as work() would).
+    header = b"DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s1; h=from; bh=AAAA; b=AAAA\r\n"
+    flow = verify_dkim(unseekable(header + MSG), now=T0).flow()
+    first = next(flow)
+    first[1]()                      # the one read of the stream
+    again = first[1]()              # a second read: returned, not raised
+    assert isinstance(again, ValueError)
+    with pytest.raises(ValueError, match="read only once"):
+        flow.send((None, again))
 
 
 def test_no_work_and_no_query_without_signatures() -> None:

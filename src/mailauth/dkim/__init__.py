@@ -94,6 +94,13 @@ def _check_number(name: str, value: object, *, positive: bool = False) -> None:
                          f"not {value}")
 
 
+def _check_now(now: object) -> None:
+    if not (callable(now) or isinstance(now, datetime)
+            or (isinstance(now, int | float) and not isinstance(now, bool))):
+        raise TypeError(f"now= takes Unix seconds, a datetime, a callable or None, not "
+                        f"{type(now).__name__}")
+
+
 def _as_message(message: MessageSource | Message) -> Message:
     if isinstance(message, Message):
         return message
@@ -123,19 +130,24 @@ def verify_dkim(message: MessageSource | Message, *, now: Clock = None,
     :raises UsageError: (a ValueError) for an argument out of range, or a message file
         that is closed (here, or by the time the check runs).
     """
-    _check_message(message)
-    _check_int("max_signatures", max_signatures, minimum=1)
-    _check_int("min_rsa_bits", min_rsa_bits, minimum=0)
-    _check_number("clock_skew", clock_skew)
-    _check_number("budget", budget, positive=True)
-    if not (now is None or callable(now) or isinstance(now, datetime)
-            or (isinstance(now, int | float) and not isinstance(now, bool))):
-        raise TypeError(f"now= takes Unix seconds, a datetime, a callable or None, not "
-                        f"{type(now).__name__}")
+    # The usual arguments pass the first test of each line; the checks say what is wrong.
+    if type(max_signatures) is not int or max_signatures < 1:
+        _check_int("max_signatures", max_signatures, minimum=1)
+    if type(min_rsa_bits) is not int or min_rsa_bits < 0:
+        _check_int("min_rsa_bits", min_rsa_bits, minimum=0)
+    if type(clock_skew) is not int or clock_skew < 0:
+        _check_number("clock_skew", clock_skew)
+    if type(budget) is not float or not budget > 0:
+        _check_number("budget", budget, positive=True)
+    if now is not None and type(now) is not int and type(now) is not float:
+        _check_now(now)
+    file = None if isinstance(message, bytes | Message) else message
+    if file is not None:
+        _check_message(file)
     parsed = _as_message(message)
 
     def flow() -> Flow[DKIMResult]:
-        if getattr(message, "closed", False):
+        if file is not None and getattr(file, "closed", False):
             raise UsageError("the message file was closed before the check ran; run the "
                              "check while the file is open, or pass the message as bytes")
         # The edge: the public verb reads the clock, once per run.

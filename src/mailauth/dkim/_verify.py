@@ -21,7 +21,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .._display import Card, Part, render_html, render_pretty, render_text, short_repr
-from .._flow import Answer, Flow, Outcome, Query, gather, query_all, work
+from .._flow import Answer, Flow, Outcome, Query, Work, work
 from .._headerfmt import ascii_text, resinfo
 from .._message import HeaderField, Message
 from ..status import Status
@@ -289,7 +289,8 @@ def verify_dkim_flow(message: Message, *, now: float, min_rsa_bits: int = 1024,
 
     :param now: the verification time in Unix seconds (``x=``, ``t=``).
     """
-    if not any(h.name for h in message.headers):
+    headers = message.headers
+    if not (headers and headers[0].name) and not any(h.name for h in headers):
         return DKIMResult(Status.PERMERROR, _not_a_message(message))
     fields = [h for h in message.headers if h.lname == SIGNATURE_HEADER]
     considered, ignored = fields[:max_signatures], max(0, len(fields) - max_signatures)
@@ -309,12 +310,14 @@ def verify_dkim_flow(message: Message, *, now: float, min_rsa_bits: int = 1024,
         return _overall([r for r in results if r is not None], ignored)
 
     # One query per distinct key name (§3.6.2), sent together and together with the
-    # body hashes, which a worker thread computes meanwhile under arun().
+    # body hashes, which a worker thread computes meanwhile under arun(): one tuple of
+    # effects, yielded as it is (what gather(query_all(...), work(...)) would merge).
     names = sorted({p.sig.key_name for p in pending.values()})
     wanted = {(p.sig.body_canon, p.sig.hash_name, p.sig.length) for p in pending.values()}
-    answers, bodies = yield from gather(
-        query_all(tuple(Query(n, "TXT") for n in names)),
-        work(hash_bodies, message, wanted, chunk_size))
+    *answers, bodies = yield (*[Query(n, "TXT") for n in names],
+                              Work(_hash_bodies, (message, wanted, chunk_size)))
+    if isinstance(bodies, Exception):
+        raise bodies
     by_name = dict(zip(names, answers, strict=True))
 
     # Displayed fields present more than once: an unsigned extra one is worth a warning.
@@ -365,6 +368,16 @@ def _not_a_message(message: Message) -> str:
             what = f"it looks like {kind}"
             break
     return f"not a message: no header section was found ({what})"
+
+
+def _hash_bodies(message: Message, wanted: set[BodyKey], chunk_size: int
+                 ) -> dict[BodyKey, tuple[bytes, int]] | Exception:
+    """:func:`hash_bodies` for a :class:`Work`: what it raises is returned, for the
+    flow to raise (reading a file can fail)."""
+    try:
+        return hash_bodies(message, wanted, chunk_size)
+    except Exception as exc:
+        return exc
 
 
 def _explain_body_change(message: Message, sig: Signature, canon_len: int
