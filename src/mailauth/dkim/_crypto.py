@@ -28,7 +28,6 @@ __all__ = ["KeyRefusal", "accept_key", "check_signature", "digest", "sign_digest
 
 _PKCS1 = padding.PKCS1v15()
 _PREHASHED = {"sha256": Prehashed(hashes.SHA256()), "sha1": Prehashed(hashes.SHA1())}
-_KEY_CLASSES = {"rsa": rsa.RSAPublicKey, "ed25519": ed25519.Ed25519PublicKey}
 
 
 _HASHES = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
@@ -53,14 +52,15 @@ def check_signature(key: PublicKey, algorithm: str, signature: bytes, data: byte
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown signing algorithm {algorithm!r} (RFC 6376 §3.3)")
     key_type, hash_name = ALGORITHMS[algorithm]
-    if not isinstance(key, _KEY_CLASSES[key_type]):
-        return False
-    hashed = digest(hash_name, data)
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, hashed, _PKCS1, _PREHASHED[hash_name])
+    try:  # one type check per key: a key of another type never verifies
+        if key_type == "rsa":
+            if not isinstance(key, rsa.RSAPublicKey):
+                return False
+            key.verify(signature, digest(hash_name, data), _PKCS1, _PREHASHED[hash_name])
         else:
-            key.verify(signature, hashed)
+            if not isinstance(key, ed25519.Ed25519PublicKey):
+                return False
+            key.verify(signature, digest(hash_name, data))
     except InvalidSignature:
         return False
     return True
