@@ -23,7 +23,7 @@ from typing import TypeAlias
 
 from .._flow import Check, Flow
 from .._message import Message, MessageSource, parse_message
-from ..errors import UsageError
+from ..errors import ArgumentTypeError, UsageError
 from ._canon import BodyCanonicalizer, canonicalize_body, canonicalize_header
 from ._key import GeneratedKey, PrivateKey, generate_key
 from ._sign import DEFAULT_OVERSIGN, RECOMMENDED_HEADERS, sign_message
@@ -73,22 +73,26 @@ def _seconds(now: float | int | datetime | Callable[[], float]) -> float:
 def _check_message(message: object) -> None:
     """Caller mistakes about the message, said in one line before anything is read."""
     if isinstance(message, str):
-        raise TypeError("the message is bytes or a binary file, not str: pass the raw "
-                        "bytes (open the file with 'rb', or encode the text)")
+        raise ArgumentTypeError("the message is bytes or a binary file, not str: pass the "
+                                "raw bytes (open the file with 'rb', or encode the text)")
+    if not isinstance(message, bytes | bytearray | memoryview | Message) \
+            and not hasattr(message, "readline"):
+        raise ArgumentTypeError(f"the message is bytes or a binary file, not "
+                                f"{type(message).__name__}")
     if getattr(message, "closed", False):
         raise UsageError("the message file is closed; pass an open binary file or bytes")
 
 
 def _check_int(name: str, value: object, *, minimum: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name}= is an int, not {type(value).__name__}")
+        raise ArgumentTypeError(f"{name}= is an int, not {type(value).__name__}")
     if value < minimum:
         raise UsageError(f"{name}= must be at least {minimum}, not {value}")
 
 
 def _check_number(name: str, value: object, *, positive: bool = False) -> None:
     if not isinstance(value, int | float) or isinstance(value, bool):
-        raise TypeError(f"{name}= is a number of seconds, not {type(value).__name__}")
+        raise ArgumentTypeError(f"{name}= is a number of seconds, not {type(value).__name__}")
     if math.isnan(value) or value < 0 or (positive and not value > 0):
         raise UsageError(f"{name}= must be {'positive' if positive else 'at least 0'}, "
                          f"not {value}")
@@ -97,8 +101,8 @@ def _check_number(name: str, value: object, *, positive: bool = False) -> None:
 def _check_now(now: object) -> None:
     if not (callable(now) or isinstance(now, datetime)
             or (isinstance(now, int | float) and not isinstance(now, bool))):
-        raise TypeError(f"now= takes Unix seconds, a datetime, a callable or None, not "
-                        f"{type(now).__name__}")
+        raise ArgumentTypeError(f"now= takes Unix seconds, a datetime, a callable or None, "
+                                f"not {type(now).__name__}")
 
 
 def _as_message(message: MessageSource | Message) -> Message:
@@ -126,7 +130,8 @@ def verify_dkim(message: MessageSource | Message, *, now: Clock = None,
     :returns: a Check; ``.run(resolver)`` gives a :class:`DKIMResult`. Over a stream
         that cannot seek (a pipe) it is one-shot (``reusable`` is False): a second run
         raises :class:`~mailauth.errors.UsageError`.
-    :raises TypeError: for a ``str`` message or an argument of the wrong type.
+    :raises ArgumentTypeError: (a TypeError) for a ``str`` message or an argument of the
+        wrong type.
     :raises UsageError: (a ValueError) for an argument out of range, or a message file
         that is closed (here, or by the time the check runs).
     """

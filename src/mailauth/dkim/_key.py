@@ -17,7 +17,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from ..errors import SigningError
+from ..errors import ArgumentTypeError, SigningError
 
 __all__ = [
     "GeneratedKey",
@@ -81,7 +81,8 @@ def load_private_key(key: bytes | str | PrivateKey, password: bytes | None = Non
     if isinstance(key, str):
         key = key.encode("ascii", "replace")
     if not isinstance(key, bytes | bytearray):
-        raise TypeError(f"key must be PEM/DER bytes or a private key, not {type(key).__name__}")
+        raise ArgumentTypeError(f"key must be PEM/DER bytes or a private key, not "
+                                f"{type(key).__name__}")
     data = bytes(key)
     try:
         if b"-----BEGIN" in data:

@@ -16,7 +16,7 @@ from .._domain import normalize_domain
 from .._grammar import SELECTOR_RE
 from .._headerfmt import fold_base64, fold_tag_list
 from .._message import Message
-from ..errors import SigningError, UsageError
+from ..errors import ArgumentTypeError, SigningError, UsageError
 from ._crypto import sign_digest
 from ._hashing import hash_bodies, header_hash_input
 from ._key import PrivateKey, load_private_key
@@ -123,7 +123,7 @@ def _signing_key(key: bytes | str | PrivateKey, algorithm: str | None
 def _signing_domain(domain: str, selector: str) -> str:
     """``d=`` normalised, once ``domain`` and ``selector`` are checked."""
     if not isinstance(domain, str) or not isinstance(selector, str):
-        raise TypeError("domain and selector are str")
+        raise ArgumentTypeError("domain and selector are str")
     try:
         d = normalize_domain(domain)
     except ValueError as exc:
