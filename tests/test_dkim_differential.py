@@ -15,6 +15,7 @@ import base64
 import contextlib
 import hashlib
 from functools import cache
+from typing import Any
 
 import dkim as dkimpy
 import pytest
@@ -53,8 +54,8 @@ def key(kind: str):  # type: ignore[no-untyped-def]
 def dkimpy_private(kind: str) -> bytes:
     k = key(kind)
     if kind == "rsa":
-        return k.private_key_pem
-    private = serialization.load_pem_private_key(k.private_key_pem, None)
+        return bytes(k.private_key_pem)
+    private: Any = serialization.load_pem_private_key(k.private_key_pem, None)
     raw = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                 serialization.NoEncryption())
     return base64.b64encode(raw)

@@ -515,6 +515,7 @@ def test_body_hash_is_yielded_with_the_key_queries_and_diagnostics_as_work(
     dns = FakeResolver({"s1._domainkey.example.org": {"TXT": [ed_key.txt_value]}})
     flow = verify_dkim(header + MSG + footer, now=T0).flow()
     first = next(flow)
+    assert isinstance(first, tuple) and isinstance(first[1], Work)
     assert isinstance(first, tuple) and len(first) == 2
     assert first[0] == Query("s1._domainkey.example.org", "TXT")
     assert isinstance(first[1], Work) and first[1]() == hash_bodies(*first[1].args)
@@ -534,6 +535,7 @@ def test_a_body_that_cannot_be_read_raises_in_the_flow() -> None:
     header = b"DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s1; h=from; bh=AAAA; b=AAAA\r\n"
     flow = verify_dkim(unseekable(header + MSG), now=T0).flow()
     first = next(flow)
+    assert isinstance(first, tuple) and isinstance(first[1], Work)
     first[1]()                      # the one read of the stream
     again = first[1]()              # a second read: returned, not raised
     assert isinstance(again, ValueError)

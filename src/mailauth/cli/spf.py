@@ -70,6 +70,7 @@ def _print(result: SPFResult, label: str, trace: bool) -> None:
 def as_json(result: SPFResult) -> dict[str, Any]:
     """The result's fields, its Received-SPF field and A-R fragment; the HELO's alike."""
     data: dict[str, Any] = to_jsonable(result)
+    data["trace"] = to_jsonable(result.trace)  # a property over plain steps
     data["received_spf"] = result.received_spf()
     data["authres"] = result.authres()
     if result.helo is not None:
