@@ -3,12 +3,9 @@ and linear time on hostile input."""
 
 from __future__ import annotations
 
-import importlib
 import re
-from typing import Any
 
 import pytest
-from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailauth import _grammar as g
@@ -115,64 +112,6 @@ def test_rfc_5322_appendix_a_addr_specs() -> None:
 
 
 # --- the copies this module replaces: same answers on any input ------------------------------
-
-
-def _private(modules: str, name: str) -> Any:
-    """A private pattern of another module (the first of ``modules``, separated by
-    spaces, that has it), or skip once its owners have switched over."""
-    for module in modules.split():
-        try:
-            value = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            continue
-        if value is not None:
-            return value
-    pytest.skip(f"{name} is gone from {modules} (switched over or rewritten)")
-
-
-COPIES = [
-    # module, private name, how the copy is used, the replacement
-    ("mailauth.spf._result", "_DOT_ATOM", "match", g.DOT_ATOM_TEXT_RE),
-    ("mailauth.spf._record", "_IP4_NETWORK", "match", g.IPV4_ADDRESS_RE),
-    ("mailauth.spf._check", "_NAME_LABEL", "match", g.NAME_LABEL_RE),
-    ("mailauth.dkim._tags", "SELECTOR", "match", g.SELECTOR_RE),
-]
-
-
-@pytest.mark.parametrize("module,name,how,ours", COPIES,
-                         ids=[f"{c[0].split()[-1]}.{c[1]}" for c in COPIES])
-@settings(max_examples=300, deadline=None)
-@given(text=st.one_of(ASCII, PRINTABLE, st.from_regex(r"[a-z0-9._\-]{0,12}", fullmatch=True),
-                      st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){3}", fullmatch=True)))
-def test_same_answers_as_the_copy(module: str, name: str, how: str, ours: re.Pattern[str],
-                                  text: str) -> None:
-    theirs = _private(module, name)
-    assert bool(getattr(theirs, how)(text)) == bool(ours.fullmatch(text))
-
-
-@settings(max_examples=300, deadline=None)
-@given(text=st.one_of(ASCII, PRINTABLE))
-def test_ftext_same_as_the_copies(text: str) -> None:
-    theirs = _private("mailauth.dkim._signature mailauth.dkim._tags", "_FTEXT")
-    assert bool(re.fullmatch(theirs, text)) == bool(g.FIELD_NAME_RE.fullmatch(text))
-    field = _private("mailauth._message", "_FIELD_NAME")
-    data = text.encode("ascii") + b": value"
-    a, b = field.match(data), g.FIELD_NAME_BYTES_RE.match(data)
-    assert (a and a.group(1)) == (b and b.group(1))
-
-
-@settings(max_examples=300, deadline=None)
-@given(text=st.text(st.sampled_from("ab \t\r\n;="), max_size=20))
-def test_fws_helpers_same_as_the_copies(text: str) -> None:
-    assert _private("mailauth.dkim._signature mailauth.dkim._tags", "_FWS").sub("", text) == \
-        g.FWS_RUN_RE.sub("", text)
-    assert text.strip(_private("mailauth._tagvalue", "_FWS_CHARS")) == text.strip(g.FWS_CHARS)
-    bad = _private("mailauth._tagvalue", "_BAD_FWS")
-    assert [m.span() for m in bad.finditer(text)] == \
-        [m.span() for m in g.BAD_LINE_BREAK_RE.finditer(text)]
-    valchar = _private("mailauth._tagvalue", "_BAD_VALCHAR")
-    ours = re.compile(f"[^{g.VALCHAR_SET}{g.FWS_CHARS}]")
-    assert bool(valchar.search(text + "\x7f\u00e9")) == bool(ours.search(text + "\x7f\u00e9"))
 
 
 # --- linear time -----------------------------------------------------------------------------
