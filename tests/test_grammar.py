@@ -111,9 +111,6 @@ def test_rfc_5322_appendix_a_addr_specs() -> None:
         assert g.MAILBOX_RE.fullmatch(text), text
 
 
-# --- the copies this module replaces: same answers on any input ------------------------------
-
-
 # --- linear time -----------------------------------------------------------------------------
 
 N = 100_000
