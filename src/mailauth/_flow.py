@@ -1,4 +1,4 @@
-"""Flows and their drivers (DESIGN.md §1).
+"""Flows and their drivers (docs/architecture.md).
 
 A check is written once as a generator, a *flow*, that yields effects and is resumed
 with their replies:

@@ -1,4 +1,4 @@
-"""Exceptions for the caller's mistakes (DESIGN.md §4).
+"""Exceptions for the caller's mistakes (docs/architecture.md).
 
 Results from the network (fail, permerror, temperror) are values, never exceptions;
 these are raised only for bad arguments, unusable keys and the public ``parse_*``

@@ -1,4 +1,4 @@
-"""The flow toolkit: write checks and resolvers of your own (DESIGN.md §1).
+"""The flow toolkit: write checks and resolvers of your own (docs/architecture.md).
 
 A check is a generator, a *flow*, that yields effects and is resumed with their
 replies; it never does I/O itself::

@@ -5,7 +5,7 @@ list changes every week; an old copy is wrong in the way that matters: a suffix 
 since (``pages.dev``, 2020) is missing, so ``a.b.pages.dev`` and ``c.pages.dev`` would
 be one organization and align with each other.
 
-Protocol code never reads files (DESIGN.md §1). This module is the edge that does:
+Protocol code never reads files (docs/architecture.md). This module is the edge that does:
 :func:`load_public_suffix_list` reads a list and returns a :class:`PublicSuffixList`,
 a value the protocol code is handed (``mailauth._domain.organizational_domain_psl(name,
 psl=...)``). The list comes from, in this order:

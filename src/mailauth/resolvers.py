@@ -1,4 +1,4 @@
-"""DNS resolvers over dnspython: the only module that imports ``dns`` (DESIGN.md §1).
+"""DNS resolvers over dnspython: the only module that imports ``dns`` (docs/architecture.md).
 
 :class:`DNSResolver` answers :class:`~mailauth._flow.Query` objects for both drivers:
 ``resolve()`` with dnspython's blocking resolver and ``aresolve()`` with its asyncio

@@ -1,4 +1,4 @@
-"""Test doubles for mailauth's checks, usable by both drivers (DESIGN.md §3).
+"""Test doubles for mailauth's checks, usable by both drivers (docs/architecture.md).
 
 :class:`FakeResolver` serves records from a dict or from RFC 1035 zone-file text,
 follows CNAMEs the way a recursive resolver does, tells NXDOMAIN from NODATA (a name

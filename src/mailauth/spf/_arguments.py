@@ -1,7 +1,7 @@
 """What the SPF verbs and flows accept: their arguments, checked once per check.
 
 A wrong argument is the caller's mistake, so it is an exception when the check is
-made, never a result and never an error from deep inside a run (DESIGN.md §4): a wrong
+made, never a result and never an error from deep inside a run (docs/architecture.md): a wrong
 type is :class:`~mailauth.errors.ArgumentTypeError` (a ``TypeError``), a wrong value
 :class:`~mailauth.errors.UsageError` (a ``ValueError``). Bytes are refused, not
 decoded: which encoding they are in is the caller's to know.

@@ -1,4 +1,4 @@
-"""What an SPF check returns: :class:`SPFResult` and its trace (DESIGN.md §4).
+"""What an SPF check returns: :class:`SPFResult` and its trace (docs/architecture.md).
 
 A result shows itself as ``mailauth._display`` shows every result: ``str()`` is one
 verdict line, ``repr()`` is short, and notebooks get an HTML card (``_repr_html_``)
