@@ -8,9 +8,9 @@ Every result type has three faces:
   (IPython's text display), showing the verdict, each part (signature or term) with
   its reason, and the trace folded away.
 
-The result classes build a :class:`Card` and hand it to these functions, so every
-protocol is shown the same way. HTML is escaped here, once; nothing from the network
-reaches a notebook unescaped.
+The result classes inherit the four faces from :class:`Displayed` and only say what
+they show, in ``_card()``, so every protocol is shown the same way. HTML is escaped
+here, once; nothing from the network reaches a notebook unescaped.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["Card", "Part", "render_html", "render_pretty", "render_text", "short_repr"]
+__all__ = ["Card", "Displayed", "Part", "render_html", "render_pretty", "render_text",
+           "short_repr"]
 
 # Colours of the status words, by RFC 8601 result: green for pass, red for fail,
 # amber for the errors, grey for the rest.
@@ -142,3 +143,30 @@ def render_pretty(card: Card, printer: Any, cycle: bool, type_name: str) -> None
         if i:
             p.break_()
         p.text(line)
+
+
+class Displayed:
+    """The four faces of a result, from its ``_card()``.
+
+    A result class defines ``_card(*, full=True)``; ``str()`` and ``repr()`` ask for
+    ``full=False``, only the verdict and reason (a milter may log one a message, and the
+    full card writes header fields and the trace). Dataclasses that inherit it must be
+    declared with ``repr=False``, or the dataclass's own ``__repr__`` replaces this one.
+    """
+
+    __slots__ = ()
+
+    def _card(self, *, full: bool = True) -> Card:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return render_text(self._card(full=False))
+
+    def __repr__(self) -> str:
+        return short_repr(type(self).__name__, self._card(full=False))
+
+    def _repr_html_(self) -> str:
+        return render_html(self._card())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        render_pretty(self._card(), printer, cycle, type(self).__name__)

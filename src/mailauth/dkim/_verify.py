@@ -16,11 +16,10 @@ import base64
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .._display import Card, Part, render_html, render_pretty, render_text, short_repr
+from .._display import Card, Displayed, Part
 from .._flow import Answer, Flow, Outcome, Query, Work, work
 from .._headerfmt import ascii_text, resinfo
 from .._message import HeaderField, Message
@@ -47,8 +46,8 @@ MAX_KEYS_PER_SELECTOR = 3
 _DISPLAYED = ("from", "subject", "to", "cc", "reply-to", "date", "sender")
 
 
-@dataclass(frozen=True, slots=True)
-class SignatureResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class SignatureResult(Displayed):
     """The verdict on one DKIM-Signature, with everything needed to explain it.
 
     ``code`` is a stable machine reason (``ok``, ``body_hash_mismatch``,
@@ -110,26 +109,16 @@ class SignatureResult:
         return " ".join(resinfo("dkim", str(self.status), reason=reason,
                                 properties=properties))
 
-    def _card(self) -> Card:
+    def _card(self, *, full: bool = True) -> Card:
         where = f" (d={self.domain} s={self.selector})" if self.domain else ""
+        if not full:
+            return Card(method="dkim", status=str(self.status), reason=self.reason + where)
         return Card(method="dkim", status=str(self.status), reason=self.reason + where,
                     facts=_signature_facts(self), header=self.authres())
 
-    def __str__(self) -> str:
-        return render_text(self._card())
 
-    def __repr__(self) -> str:
-        return short_repr("SignatureResult", self._card())
-
-    def _repr_html_(self) -> str:
-        return render_html(self._card())
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        render_pretty(self._card(), printer, cycle, "SignatureResult")
-
-
-@dataclass(frozen=True, slots=True)
-class DKIMResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class DKIMResult(Displayed):
     """All signatures on a message. ``status`` is pass when any signature passes."""
 
     status: Status
@@ -152,7 +141,9 @@ class DKIMResult:
         reason = None if self.status is Status.NONE else _first_clause(self.reason)
         return " ".join(resinfo("dkim", str(self.status), reason=reason))
 
-    def _card(self) -> Card:
+    def _card(self, *, full: bool = True) -> Card:
+        if not full:
+            return Card(method="dkim", status=str(self.status), reason=self.reason)
         facts = [("signatures", str(len(self.signatures)))]
         if self.ignored_signatures:
             facts.append(("not evaluated", f"{self.ignored_signatures} (beyond max_signatures)"))
@@ -161,18 +152,6 @@ class DKIMResult:
                            facts=_signature_facts(s)) for s in self.signatures)
         return Card(method="dkim", status=str(self.status), reason=self.reason,
                     facts=tuple(facts), parts=parts, header=self.authres())
-
-    def __str__(self) -> str:
-        return render_text(self._card())
-
-    def __repr__(self) -> str:
-        return short_repr("DKIMResult", self._card())
-
-    def _repr_html_(self) -> str:
-        return render_html(self._card())
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        render_pretty(self._card(), printer, cycle, "DKIMResult")
 
 
 def _b_prefix(header_field: str) -> str | None:

@@ -9,9 +9,9 @@ result, the header fields and the trace folded away.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeAlias
+from typing import NamedTuple, TypeAlias
 
-from .._display import Card, Part, render_html, render_pretty, render_text, short_repr
+from .._display import Card, Displayed, Part
 from .._flow import Answer
 from .._headerfmt import ascii_text, received_spf, resinfo
 from ..status import Status
@@ -65,7 +65,7 @@ _MAX_PROBLEM = 200
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class SPFResult:
+class SPFResult(Displayed):
     """The result of check_host() for one identity (RFC 7208 §2.6, §4).
 
     :param status: the RFC 7208 §2.6 result.
@@ -211,16 +211,3 @@ class SPFResult:
                     facts=self._facts(), parts=parts,
                     trace=tuple(str(step) for step in self.trace),
                     header=self.received_spf().replace("\r\n", "\n"), extra=tuple(extra))
-
-    def __str__(self) -> str:
-        """The verdict line: ``spf=pass: example.org designates 192.0.2.1 as ...``."""
-        return render_text(self._card(full=False))
-
-    def __repr__(self) -> str:
-        return short_repr("SPFResult", self._card(full=False))
-
-    def _repr_html_(self) -> str:
-        return render_html(self._card())
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        render_pretty(self._card(), printer, cycle, "SPFResult")
