@@ -52,3 +52,17 @@ class _Pipe(io.RawIOBase):
 def unseekable(data: bytes) -> io.BufferedReader:
     """A buffered binary stream over ``data`` that cannot seek (read it once)."""
     return io.BufferedReader(_Pipe(data))
+
+
+class PrettyPrinter:
+    """The part of IPython's pretty printer that ``_repr_pretty_`` uses, recording
+    what it is given (the text, with a newline for each break)."""
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+
+    def text(self, text: str) -> None:
+        self.out.append(text)
+
+    def break_(self) -> None:
+        self.out.append("\n")

@@ -3,6 +3,7 @@ HTML for notebooks with everything from the network escaped, IPython's text."""
 
 from __future__ import annotations
 
+from conftest import PrettyPrinter
 from mailauth._display import Card, Part, render_html, render_pretty, render_text, short_repr
 
 CARD = Card(
@@ -37,25 +38,16 @@ def test_html_escapes_what_came_from_the_network() -> None:
     assert "trace (2 steps)" in page
 
 
-class Printer:
-    def __init__(self) -> None:
-        self.out: list[str] = []
-
-    def text(self, text: str) -> None:
-        self.out.append(text)
-
-    def break_(self) -> None:
-        self.out.append("\n")
 
 
 def test_pretty_text_for_ipython() -> None:
-    p = Printer()
+    p = PrettyPrinter()
     render_pretty(CARD, p, False, "DKIMResult")
     lines = "".join(p.out).splitlines()
     assert lines[0] == "dkim=fail: 1 of 2 signatures failed"
     assert "  - d=example.org s=s1: pass (the signature verifies)" in lines
     assert "      key: rsa 2048" in lines
     assert lines[-1] == "  (2 trace steps: see .trace)"
-    cyclic = Printer()
+    cyclic = PrettyPrinter()
     render_pretty(CARD, cyclic, True, "DKIMResult")
     assert cyclic.out == ["<DKIMResult ...>"]

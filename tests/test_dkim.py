@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 import mailauth
-from conftest import OWN_VECTORS, shared_vector, unseekable
+from conftest import OWN_VECTORS, PrettyPrinter, shared_vector, unseekable
 from mailauth import SigningError, Status
 from mailauth._headerfmt import quote_pvalue
 from mailauth.dkim import (
@@ -691,15 +691,6 @@ def two_signatures() -> tuple[bytes, FakeResolver]:
                              ("rsa2026", "example.org", rsa_key.txt_value))
 
 
-class _Printer:
-    def __init__(self) -> None:
-        self.out: list[str] = []
-
-    def text(self, text: str) -> None:
-        self.out.append(text)
-
-    def break_(self) -> None:
-        self.out.append("\n")
 
 
 def test_str_is_a_verdict_line_and_repr_is_short() -> None:
@@ -721,13 +712,13 @@ def test_notebook_displays() -> None:
     page = result._repr_html_()
     assert ">pass<" in page and "ex2026" in page and "rsa2026" in page
     assert "header.b=" in page                         # the A-R fragment, folded away
-    printer = _Printer()
+    printer = PrettyPrinter()
     result._repr_pretty_(printer, False)
     lines = "".join(printer.out).splitlines()
     assert lines[0] == str(result)
     assert any("d=example.org s=rsa2026 rsa-sha256: pass" in line for line in lines)
     assert not any("\\r\\n" in line for line in lines)
-    printer = _Printer()
+    printer = PrettyPrinter()
     result._repr_pretty_(printer, True)
     assert printer.out == ["<DKIMResult ...>"]
     assert ">pass<" in result.signatures[1]._repr_html_()

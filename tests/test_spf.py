@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mailauth
+from conftest import PrettyPrinter
 from mailauth import Answer, Outcome, ParseError, Query, Status
 from mailauth._headerfmt import unfold
 from mailauth.errors import ArgumentTypeError, MailAuthError, UsageError
@@ -944,17 +945,6 @@ def test_repr_of_a_long_reason_is_cut() -> None:
     assert len(repr(r)) <= 140 and repr(r).endswith("...>")
 
 
-class _Printer:
-    """The part of IPython's pretty printer that _repr_pretty_ uses."""
-
-    def __init__(self) -> None:
-        self.out: list[str] = []
-
-    def text(self, text: str) -> None:
-        self.out.append(text)
-
-    def break_(self) -> None:
-        self.out.append("\n")
 
 
 def test_notebook_html_shows_verdict_facts_helo_header_and_folded_trace() -> None:
@@ -985,14 +975,14 @@ def test_notebook_html_escapes_what_came_from_dns() -> None:
 
 def test_ipython_text_display() -> None:
     r = check_spf(IP, "user@example.org", "mx.example.org").run(FakeResolver(ZONE))
-    printer = _Printer()
+    printer = PrettyPrinter()
     r._repr_pretty_(printer, False)
     lines = "".join(printer.out).splitlines()
     assert lines[0] == str(r)
     assert "  lookups: 0/10" in lines and "  matched: ip4:192.0.2.0/24" in lines
     assert any(line.startswith("  - HELO mx.example.org: pass") for line in lines)
     assert lines[-1] == "  (2 trace steps: see .trace)"
-    printer = _Printer()
+    printer = PrettyPrinter()
     r._repr_pretty_(printer, True)
     assert printer.out == ["<SPFResult ...>"]
 
