@@ -323,9 +323,7 @@ class _Do53(dns.nameserver.Do53Nameserver):
             return super().query(request, timeout, source, source_port, max_size,
                                  one_rr_per_rrset, ignore_trailing)
         deadline = time.monotonic() + timeout
-        af = dns.inet.af_for_address(self.address)
-        where = dns.inet.low_level_address_tuple((self.address, self.port), af)
-        local = _local_address(af, source, source_port)
+        af, where, local = self._endpoints(source, source_port)
         wire = request.to_wire()
         if max_size:
             with socket.socket(af, socket.SOCK_STREAM) as sock:
@@ -351,6 +349,13 @@ class _Do53(dns.nameserver.Do53Nameserver):
                 if response is not None:
                     return response
 
+    def _endpoints(self, source: str | None, source_port: int) -> tuple[int, Any, Any]:
+        """The address family, the nameserver's socket address and the local one to bind
+        (None: any)."""
+        af = dns.inet.af_for_address(self.address)
+        where = dns.inet.low_level_address_tuple((self.address, self.port), af)
+        return af, where, _local_address(af, source, source_port)
+
     async def async_query(self, request: dns.message.QueryMessage,  # noqa: PLR0917
                           timeout: float, source: str | None, source_port: int,
                           max_size: bool, backend: Any,
@@ -361,9 +366,7 @@ class _Do53(dns.nameserver.Do53Nameserver):
                                              max_size, backend, one_rr_per_rrset,
                                              ignore_trailing)
         deadline = time.monotonic() + timeout
-        af = dns.inet.af_for_address(self.address)
-        where = dns.inet.low_level_address_tuple((self.address, self.port), af)
-        local = _local_address(af, source, source_port)
+        af, where, local = self._endpoints(source, source_port)
         wire = request.to_wire()
         if max_size:
             stream = await backend.make_socket(af, socket.SOCK_STREAM, 0, local, where,
