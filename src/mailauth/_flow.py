@@ -341,6 +341,12 @@ def work(fn: Callable[..., T], *args: Any) -> Flow[T]:
     return cast(T, reply)
 
 
+def returned(value: T) -> Flow[T]:
+    """A flow that asks nothing and returns ``value``: a known result in a :func:`gather`."""
+    return value
+    yield  # unreachable: makes this a generator
+
+
 @overload
 def gather(f1: Flow[T1], /) -> Flow[tuple[T1]]: ...
 @overload

@@ -1,0 +1,145 @@
+"""DMARC: Domain-based Message Authentication, Reporting, and Conformance.
+
+RFC 9989 (with its DNS Tree Walk) by default; RFC 7489's Public Suffix List mode as an
+option (``mode="psl"``). :func:`check_dmarc` (``mailauth.check_dmarc``) evaluates a
+message whose SPF and DKIM results are known; :func:`mailauth.authenticate` runs all
+three together. The expert tier: :func:`parse_record`, :func:`organizational_domain`,
+and the flows (:func:`check_dmarc_flow`, :func:`discover_policy_flow`,
+:func:`evaluate_flow`, :func:`organizational_domain_flow`) for driving by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .._domain import normalize_domain
+from .._flow import Check, Flow
+from .._message import Message, MessageSource, parse_message
+from ..errors import ArgumentTypeError, UsageError
+from ._discovery import (
+    MAX_WALK_QUERIES,
+    Discovery,
+    OrganizationalDomain,
+    RecordLookup,
+    discover_policy_flow,
+    organizational_domain_flow,
+    walk_names,
+)
+from ._evaluate import author_domains, check_dmarc_flow, evaluate_flow
+from ._record import REMOVED_TAGS, DMARCRecord, Mode, Policy, is_dmarc_record, parse_record
+from ._result import Alignment, Disposition, DMARCResult
+
+if TYPE_CHECKING:
+    from ..dkim import DKIMResult
+    from ..psl import PublicSuffixList
+    from ..spf import SPFResult
+
+__all__ = [
+    "MAX_WALK_QUERIES",
+    "REMOVED_TAGS",
+    "Alignment",
+    "DMARCRecord",
+    "DMARCResult",
+    "Discovery",
+    "Disposition",
+    "Mode",
+    "OrganizationalDomain",
+    "Policy",
+    "RecordLookup",
+    "author_domains",
+    "check_dmarc",
+    "check_dmarc_flow",
+    "discover_policy_flow",
+    "evaluate_flow",
+    "is_dmarc_record",
+    "organizational_domain",
+    "organizational_domain_flow",
+    "parse_record",
+    "walk_names",
+]
+
+_MODES = ("tree-walk", "psl")
+
+
+def check_mode(mode: object) -> Mode:
+    """``mode`` checked: ``"tree-walk"`` or ``"psl"``."""
+    if mode == "tree-walk":
+        return "tree-walk"
+    if mode == "psl":
+        return "psl"
+    if not isinstance(mode, str):
+        raise ArgumentTypeError(f"mode is a str, not {type(mode).__name__}")
+    raise UsageError(f"mode is 'tree-walk' (RFC 9989) or 'psl' (RFC 7489), not {mode!r}")
+
+
+def _check_results(spf: object, dkim: object) -> None:
+    from ..dkim import DKIMResult
+    from ..spf import SPFResult
+
+    if spf is not None and not isinstance(spf, SPFResult):
+        raise ArgumentTypeError(f"spf is an SPFResult (from check_spf) or None, not "
+                                f"{type(spf).__name__}")
+    if dkim is not None and not isinstance(dkim, DKIMResult):
+        raise ArgumentTypeError(f"dkim is a DKIMResult (from verify_dkim) or None, not "
+                                f"{type(dkim).__name__}")
+
+
+def check_dmarc(message: MessageSource | Message, *, spf: SPFResult | None,
+                dkim: DKIMResult | None, mode: Mode = "tree-walk",
+                psl: PublicSuffixList | None = None, strict_authors: bool = True,
+                sample: Callable[[], float] | None = None,
+                budget: float = 20.0) -> Check[DMARCResult]:
+    """DMARC for a message whose SPF and DKIM results are known (RFC 9989 §5.3).
+
+    :param message: the raw message (bytes or a binary file; only the header is read).
+    :param spf: the result of :func:`mailauth.check_spf` (its MAIL FROM identity counts;
+        with a null reverse-path that is the HELO name, RFC 7208 §2.4), or None when
+        there is no SMTP envelope.
+    :param dkim: the result of :func:`mailauth.verify_dkim`, or None.
+    :param mode: ``"tree-walk"`` (RFC 9989 §4.10, the default) or ``"psl"`` (RFC 7489:
+        the Public Suffix List, ``pct=`` honoured).
+    :param psl: the list for ``"psl"`` mode (:func:`mailauth.psl.load_public_suffix_list`);
+        the default list otherwise.
+    :param strict_authors: a message without exactly one From field naming one author
+        domain is a permerror with disposition ``reject`` (the default: a second From
+        field or address must not let a message through unchecked). With False, every
+        author domain is evaluated and the worst result is returned, and a message
+        with no author domain is a permerror with disposition ``none``.
+    :param sample: RFC 7489 mode's ``pct=`` draw: a function returning a float in
+        [0, 1), ``random.random`` by default.
+    :param budget: seconds for all DNS work.
+    :raises ArgumentTypeError: for an argument of the wrong type.
+    :raises UsageError: for a mode that is neither.
+    """
+    checked = check_mode(mode)
+    _check_results(spf, dkim)
+    parsed = message if isinstance(message, Message) else parse_message(message)
+
+    def flow() -> Flow[DMARCResult]:
+        return check_dmarc_flow(parsed, spf=spf, dkim=dkim, mode=checked, psl=psl,
+                                strict_authors=strict_authors, sample=sample)
+
+    return Check(flow, budget=budget)
+
+
+def organizational_domain(name: str, *, mode: Mode = "tree-walk",
+                          psl: PublicSuffixList | None = None,
+                          budget: float = 20.0) -> Check[OrganizationalDomain]:
+    """The organizational domain of a name (RFC 9989 §4.10.2, or RFC 7489 §3.2 with
+    ``mode="psl"``), with the lookups that found it.
+
+    :raises UsageError: for a name that is not a domain name.
+    """
+    checked = check_mode(mode)
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"a domain name is a str, not {type(name).__name__}")
+    try:
+        domain = normalize_domain(name)
+    except ValueError as exc:
+        raise UsageError(f"{name!r} is not a domain name: {exc}") from None
+
+    def flow() -> Flow[OrganizationalDomain]:
+        return organizational_domain_flow(domain, mode=checked, psl=psl)
+
+    return Check(flow, budget=budget)
