@@ -1,0 +1,874 @@
+"""Authentication-Results header fields (RFC 8601): read them, write them, trust them.
+
+:func:`parse` reads one field (RFC 8601 §2.2, and ARC-Authentication-Results of
+RFC 8617 §4.1.1) into an :class:`AuthenticationResults`: the authserv-id, the version,
+and one :class:`ResInfo` per ``method=result`` with its ``reason=``, its
+``ptype.property=value`` :class:`Property` list and its comments. Method, result, ptype
+and property names are case-insensitive (RFC 8601 §2.2) and come back in lower case;
+values keep the case they were written in.
+
+Real servers do not all follow the grammar. What they write is read anyway, and each
+departure becomes a sentence in ``.warnings``: Microsoft's fields without an authserv-id
+(they start with ``spf=``) and with the recipient's domain between results, empty
+resinfos (``;;``, a trailing ``;``), results outside a method's registered words
+(``dkim=unknown``, ``dkim-atps=neutral``, ``dmarc=bestguesspass``), properties without
+a ptype (``action=none``, ``x-bits=2048``), values that need quotes (``header.b=ab/c+d``,
+an IPv6 ``smtp.remote-ip``), ``<...>`` around an address, and words run together where
+a mail API removed the folding without its white space (``action=noneheader.from=``).
+:class:`~mailauth.errors.ParseError` is raised only for a field that cannot be read at all
+(empty, another field's name, no ``method=result`` and no ``none``); nothing else escapes,
+and the work is linear in the field's length.
+
+A field is only as trustworthy as the server that wrote it: RFC 8601 §5 and §7.1 ask a
+receiving MTA to remove fields that claim its own authserv-id before it adds its own
+(:func:`remove_forged`), and readers to believe only the ids they know
+(:func:`trusted`, :func:`from_message` with ``authserv_ids``).
+
+:meth:`AuthenticationResults.field` writes a field back through
+:mod:`mailauth._headerfmt` (quoted where needed, folded at 78 octets, ASCII only), so
+``parse(x.field()) == x`` for every value without warnings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field as _field
+
+from ._grammar import DOMAIN_RE, KEYWORD_RE, TOKEN_RE, UTF8_DOT_ATOM_TEXT
+from ._headerfmt import (
+    WIDTH,
+    authentication_results,
+    comment,
+    quote_pvalue,
+    quote_value,
+    resinfo,
+    unfold,
+)
+from ._message import Message, parse_message
+from .errors import ArgumentTypeError, ParseError, UsageError
+
+__all__ = [
+    "AuthenticationResults",
+    "Property",
+    "ResInfo",
+    "from_message",
+    "parse",
+    "remove_forged",
+    "trusted",
+]
+
+_RFC = "RFC 8601 §2.2"
+
+# --- the words of RFC 8601 §2.2 --------------------------------------------------------------
+
+# method, result, ptype and property are Keyword (RFC 5321 Ldh-str); as servers write
+# them, any RFC 2045 token character but "." (which separates ptype and property).
+_NAME = re.compile(r"[!#$%&'*+\-0-9A-Z^_`a-z{|}~]+")
+# A property name after the ptype's ".": the same, and dots (``policy.dkim.d``).
+_PNAME = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+")
+_DIGITS = re.compile(r"[0-9]+")
+_MAX_DIGITS = 9  # a version or instance longer than this is not a number anyone wrote
+# A value as servers write it unquoted (RFC 2045 token, an addr-spec, base64 with "/"
+# and "=", an IPv6 address): everything up to white space, ";", a comment or a quote.
+_RUN = re.compile(r'[^\x00-\x20\x7f;()"]+')
+# One unit of text that makes no sense where it is, skipped as a whole.
+_JUNK = re.compile(r'[^ \t;()"]+')
+_WSP = re.compile(r"[ \t]+")
+_COMMENT_TEXT = re.compile(r"[^()\\]+")
+_QTEXT = re.compile(r'[^"\\]+')
+# RFC 8601 §2.2: pvalue = [CFWS] ( value / [ [ local-part ] "@" ] domain-name ) [CFWS];
+# value = token / quoted-string (RFC 2045 §5.1); RFC 8616 §4 admits UTF-8 local-parts
+# and U-labels.
+# (A quoted local-part is read apart, by the quoted-string reader.)
+_U_LD = r"A-Za-z0-9\u0080-\U0010ffff"
+_U_LABEL = rf"[{_U_LD}](?:[{_U_LD}\-]*[{_U_LD}])?"
+_PVALUE = re.compile(rf"(?:{UTF8_DOT_ATOM_TEXT})?@{_U_LABEL}(?:\.{_U_LABEL})*")
+# Two words that a mail API (Microsoft Graph, for one) ran together by removing a fold
+# without the white space after it: ``action=noneheader.from=example.com``.
+_JOINED = re.compile(r"(?<=[A-Za-z0-9])(?:header|smtp|body|policy)\.[A-Za-z0-9-]++=")
+# RFC 5322 §2.2.3: unfolding removes every line break that precedes WSP.
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
+# The field name, when the caller gives the whole field (RFC 5322 §3.6.8; WSP may come
+# before the colon, RFC 5322 §4.5).
+_FIELD_NAME = re.compile(r"([A-Za-z0-9-]+)[ \t]*:")
+
+# The results each registered method may have (the IANA "Email Authentication Result
+# Names" registry); a result outside its method's set is kept, with a warning. Methods
+# not listed here (compauth, bimi, x-*, ...) take any result.
+_DKIM = frozenset({"none", "pass", "fail", "policy", "neutral", "temperror", "permerror"})
+_SPF = frozenset({"none", "pass", "fail", "softfail", "policy", "neutral", "temperror",
+                  "permerror"})
+_REGISTERED: dict[str, tuple[frozenset[str], str]] = {
+    "dkim": (_DKIM, "RFC 8601 §2.7.1"),
+    "domainkeys": (_DKIM, "RFC 8601 §2.7.1"),
+    "spf": (_SPF, "RFC 8601 §2.7.2"),
+    "sender-id": (_SPF, "RFC 8601 §2.7.2"),
+    "iprev": (frozenset({"pass", "fail", "temperror", "permerror"}), "RFC 8601 §2.7.3"),
+    "auth": (frozenset({"none", "pass", "fail", "temperror", "permerror"}), "RFC 8601 §2.7.4"),
+    "dmarc": (frozenset({"none", "pass", "fail", "temperror", "permerror"}), "RFC 7489 §11.2"),
+    "arc": (frozenset({"none", "pass", "fail"}), "RFC 8617"),
+    "dkim-atps": (frozenset({"none", "pass", "fail", "temperror", "permerror"}), "RFC 6541"),
+    "dkim-adsp": (frozenset({"none", "pass", "unknown", "fail", "discard", "nxdomain",
+                             "temperror", "permerror"}), "RFC 5617"),
+    "smime": (_DKIM, "RFC 7281"),
+}
+
+_MAX_WARNINGS = 32
+_EXCERPT = 40
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    """One ``ptype.property=pvalue`` of a resinfo (RFC 8601 §2.2, §2.3).
+
+    ``header.d=example.org`` is ``Property("header", "d", "example.org")``. ``ptype`` is
+    ``""`` for a property written without one (``action=none``, as Microsoft writes).
+    ``value`` is the value as written, without the quotes of a quoted-string.
+    """
+
+    ptype: str
+    name: str
+    value: str
+
+    @property
+    def key(self) -> str:
+        """``ptype.property`` (``"header.d"``), or just the name when there is no ptype."""
+        return f"{self.ptype}.{self.name}" if self.ptype else self.name
+
+    def __str__(self) -> str:
+        return f"{self.key}={quote_pvalue(self.value)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ResInfo:
+    """One result of an Authentication-Results field: ``method[/version]=result``,
+    its ``reason=``, properties and comments (RFC 8601 §2.2 resinfo).
+
+    ``str()`` is :meth:`render`.
+    """
+
+    method: str
+    result: str
+    version: int | None = None
+    reason: str | None = None
+    properties: tuple[Property, ...] = ()
+    comments: tuple[str, ...] = ()
+
+    def get(self, key: str) -> str | None:
+        """The value of the first property named ``key`` (``"header.d"``,
+        ``"smtp.mailfrom"``, ``"action"``), compared case-insensitively, or None."""
+        key = key.lower()
+        for prop in self.properties:
+            if prop.key.lower() == key:
+                return prop.value
+        return None
+
+    def render(self) -> str:
+        """This resinfo on one line, as :func:`mailauth._headerfmt.resinfo` writes it.
+
+        The comments become one comment after the methodspec (joined by ``"; "``), then
+        ``reason=``, then the properties in their order.
+
+        :raises ValueError: for a method, result, ptype or property name that is not
+            made of RFC 2045 token characters (a parsed value always is).
+        """
+        return " ".join(self._words())
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def _words(self) -> list[str]:
+        """The words of the resinfo, for :func:`_headerfmt.authentication_results`."""
+        note = "; ".join(self.comments) if self.comments else None
+        if KEYWORD_RE.fullmatch(self.method) and KEYWORD_RE.fullmatch(self.result):
+            words = list(resinfo(self.method, self.result, reason=self.reason,
+                                 comment_text=note, version=self.version))
+        else:
+            # Names read from fields that depart from RFC 8601 §2.2 (``dkim=dkim_pass``)
+            # are written back as read, in the same order resinfo() uses.
+            for word in (self.method, self.result):
+                if not _NAME.fullmatch(word):
+                    raise ValueError(f"{word!r} cannot be written as a method or result")
+            version = "" if self.version is None else f"/{int(self.version)}"
+            words = [f"{self.method}{version}={self.result}"]
+            if note is not None:
+                words += comment(note).split()
+            if self.reason is not None:
+                words.append(f"reason={quote_value(self.reason)}")
+        for prop in self.properties:
+            if not (_NAME.fullmatch(prop.name.replace(".", "-"))
+                    and (not prop.ptype or _NAME.fullmatch(prop.ptype))):
+                raise ValueError(f"{prop.key!r} cannot be written as ptype.property")
+            words.append(str(prop))
+        return words
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticationResults:
+    """One Authentication-Results (or ARC-Authentication-Results) field, read or to write
+    (RFC 8601 §2.2; RFC 8617 §4.1.1).
+
+    ``authserv_id`` is ``""`` for a field written without one (Microsoft Exchange
+    Online). ``results`` is empty for ``authserv-id; none``. ``instance`` is the ARC
+    ``i=`` (None for a plain field). ``warnings`` says, one sentence each, where the field
+    departed from the grammar. ``raw`` is the field body as it was given (not compared).
+    ``str()`` is :meth:`field` unfolded, on one line.
+    """
+
+    authserv_id: str
+    version: int | None
+    results: tuple[ResInfo, ...]
+    instance: int | None = None
+    warnings: tuple[str, ...] = ()
+    raw: str = _field(default="", compare=False, repr=False)
+
+    def get(self, method: str) -> tuple[ResInfo, ...]:
+        """Every resinfo of ``method`` (``"dkim"``), in field order."""
+        method = method.lower()
+        return tuple(r for r in self.results if r.method == method)
+
+    def field(self, *, width: int = WIDTH) -> str:
+        """The whole field, ``Authentication-Results: ...`` (``ARC-Authentication-Results:
+        i=N; ...`` with an instance), folded to ``width`` octets, without the final CRLF.
+
+        Written by :func:`mailauth._headerfmt.authentication_results`: the authserv-id
+        and reasons quoted when they are not tokens, values per RFC 8601 §2.2 pvalue,
+        ASCII only (other characters become "?").
+
+        :raises ValueError: for a width under 20, or a name :meth:`ResInfo.render`
+            cannot write.
+        """
+        return authentication_results(self.authserv_id, [r._words() for r in self.results],
+                                      version=self.version, instance=self.instance,
+                                      width=width)
+
+    def __str__(self) -> str:
+        return unfold(self.field())
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+class _NoneMarker:
+    """The ``none`` of RFC 8601 §2.2 no-result, where a resinfo would be."""
+
+
+_NONE = _NoneMarker()
+
+
+def _excerpt(text: str) -> str:
+    text = text if len(text) <= _EXCERPT else text[:_EXCERPT - 3] + "..."
+    return repr(text)
+
+
+class _Reader:
+    """A tokenizer and reader over one unfolded field body. Every step consumes at
+    least one character or stops, so reading is linear in the body's length."""
+
+    def __init__(self, text: str, warnings: list[str]) -> None:
+        self.text = text
+        self.n = len(text)
+        self.pos = 0
+        self.warnings = warnings
+        self.more = 0
+        self.collect: list[str] | None = None
+
+    # -- plumbing --------------------------------------------------------------------
+    def warn(self, message: str) -> None:
+        if message in self.warnings:
+            return
+        if len(self.warnings) < _MAX_WARNINGS:
+            self.warnings.append(message)
+        else:
+            self.more += 1
+
+    def error(self, message: str, position: int | None = None) -> ParseError:
+        where = self.pos if position is None else position
+        return ParseError(message, position=where, rfc=_RFC, text=self.text)
+
+    def peek(self) -> str:
+        return self.text[self.pos] if self.pos < self.n else ""
+
+    def at_boundary(self) -> bool:
+        """At the end of the field or at the ";" that ends a resinfo."""
+        return self.pos >= self.n or self.text[self.pos] == ";"
+
+    def match(self, pattern: re.Pattern[str]) -> str | None:
+        m = pattern.match(self.text, self.pos)
+        if m is None:
+            return None
+        self.pos = m.end()
+        return m.group()
+
+    # -- RFC 5322 §3.2.2 CFWS, §3.2.4 quoted-string ----------------------------------------
+    def cfws(self) -> None:
+        """Skip white space and comments; comments go to ``self.collect``."""
+        text = self.text
+        while self.pos < self.n:
+            ch = text[self.pos]
+            if ch in " \t":
+                self.match(_WSP)
+            elif ch == "(":
+                note = self.comment()
+                if self.collect is not None:
+                    self.collect.append(note)
+            else:
+                return
+
+    def comment(self) -> str:
+        """A comment at ``self.pos``: nested comments kept as written, quoted-pairs
+        resolved, white space runs made one space (RFC 5322 §3.2.2)."""
+        text, n = self.text, self.n
+        out: list[str] = []
+        depth = 0
+        i = self.pos
+        while i < n:
+            ch = text[i]
+            if ch == "(":
+                depth += 1
+                if depth > 1:
+                    out.append(ch)
+                i += 1
+            elif ch == ")":
+                depth -= 1
+                i += 1
+                if depth == 0:
+                    break
+                out.append(ch)
+            elif ch == "\\":
+                if i + 1 < n:
+                    out.append(text[i + 1])
+                i += 2
+            else:
+                m = _COMMENT_TEXT.match(text, i)
+                assert m is not None
+                out.append(m.group())
+                i = m.end()
+        else:
+            self.warn("a comment is not closed: it runs to the end of the field")
+        self.pos = min(i, n)
+        return _WSP.sub(" ", "".join(out)).strip(" ")
+
+    def quoted(self) -> str:
+        """A quoted-string at ``self.pos``, unquoted (RFC 5322 §3.2.4)."""
+        text, n = self.text, self.n
+        out: list[str] = []
+        i = self.pos + 1
+        while i < n:
+            ch = text[i]
+            if ch == '"':
+                self.pos = i + 1
+                return "".join(out)
+            if ch == "\\":
+                if i + 1 < n:
+                    out.append(text[i + 1])
+                i += 2
+                continue
+            m = _QTEXT.match(text, i)
+            assert m is not None
+            out.append(m.group())
+            i = m.end()
+        self.warn("a quoted-string is not closed: it runs to the end of the field")
+        self.pos = n
+        return "".join(out)
+
+    def skip_unit(self) -> None:
+        """Skip one unit that makes no sense where it stands (never ";" or the end)."""
+        ch = self.peek()
+        if ch == '"':
+            self.quoted()
+        elif ch in "()":
+            if ch == "(":
+                self.comment()
+            else:
+                self.pos += 1
+        elif self.match(_JUNK) is None:
+            self.pos += 1
+
+    def skip_resinfo(self) -> None:
+        """Skip to the ";" that ends the current resinfo, or to the end."""
+        while True:
+            self.cfws()
+            if self.at_boundary():
+                return
+            self.skip_unit()
+
+    def digits(self, what: str) -> int | None:
+        found = self.match(_DIGITS)
+        if found is None:
+            return None
+        if len(found) > _MAX_DIGITS:
+            self.warn(f"the {what} {_excerpt(found)} is too long to be a number; ignored")
+            return None
+        return int(found)
+
+    # -- RFC 8617 §4.1.1 instance ---------------------------------------------------------
+    def instance(self) -> int | None:
+        """``i=N;`` at the start of an ARC-Authentication-Results body."""
+        start = self.pos
+        self.cfws()
+        if self.peek() in ("i", "I"):
+            self.pos += 1
+            self.cfws()
+            if self.peek() == "=":
+                self.pos += 1
+                self.cfws()
+                at = self.pos
+                number = self.digits("instance")
+                if self.pos > at:
+                    self.cfws()
+                    if self.peek() == ";":
+                        self.pos += 1
+                    else:
+                        self.warn("no ';' after the ARC instance i= (RFC 8617 §4.1.1)")
+                    if number is not None and not 1 <= number <= 50:
+                        self.warn(f"the ARC instance i={number} is outside 1 to 50 "
+                                  "(RFC 8617 §4.2.1)")
+                    return number
+        self.pos = start
+        self.warn("no ARC instance: an ARC-Authentication-Results field starts with i=N; "
+                  "(RFC 8617 §4.1.1)")
+        return None
+
+    # -- authserv-id and version -----------------------------------------------------------
+    def looks_like_methodspec(self) -> bool:
+        """True when a ``method[/version]=`` starts here (a field with no authserv-id)."""
+        start, collect = self.pos, self.collect
+        self.collect = None
+        try:
+            if self.match(_NAME) is None:
+                return False
+            self.cfws()
+            if self.peek() == "/":
+                self.pos += 1
+                self.cfws()
+                if self.match(_DIGITS) is None:
+                    return False
+                self.cfws()
+            return self.peek() == "="
+        finally:
+            self.pos, self.collect = start, collect
+
+    def authserv(self) -> tuple[str, int | None, bool]:
+        """The authserv-id and version; the flag is True when the field has no
+        authserv-id and starts with its first resinfo."""
+        ch = self.peek()
+        if ch == '"':
+            authserv_id = self.quoted()
+        elif ch == ";":
+            self.warn("the authserv-id is missing before the first ';'")
+            return "", None, False
+        elif self.looks_like_methodspec():
+            self.warn("no authserv-id: the field starts with a result "
+                      "(as Microsoft Exchange writes it); authserv_id is ''")
+            return "", None, True
+        else:
+            found = self.match(_RUN)
+            if found is None:
+                raise self.error(f"{ch!r} cannot start an authserv-id")
+            authserv_id = found
+            if not TOKEN_RE.fullmatch(found):
+                self.warn(f"the authserv-id {_excerpt(found)} is not a token: "
+                          "RFC 8601 §2.2 asks for a quoted-string")
+        self.cfws()
+        version = None
+        m = _DIGITS.match(self.text, self.pos)
+        if m is not None and (m.end() == self.n or self.text[m.end()] in " \t(;"):
+            version = self.digits("authres-version")
+            if version is not None and version != 1:
+                self.warn(f"authres-version {version}: RFC 8601 defines version 1 only, "
+                          "and readers set aside fields of versions they do not know (§5)")
+            self.cfws()
+        return authserv_id, version, False
+
+    # -- resinfo ----------------------------------------------------------------------------
+    def payload(self, arc: bool) -> tuple[int | None, str, int | None, list[ResInfo]]:
+        """RFC 8601 §2.2 authres-payload (after RFC 8617 §4.1.1 ``i=N;`` when ``arc``)."""
+        instance = self.instance() if arc else None
+        self.cfws()
+        if self.pos >= self.n:
+            raise self.error("the field is empty: it needs an authserv-id and results")
+        authserv_id, version, starts_with_result = self.authserv()
+        results: list[ResInfo] = []
+        saw_none = False
+        first = True
+        while self.pos < self.n:
+            if self.peek() == ";":
+                self.pos += 1
+            elif not (first and starts_with_result):
+                self.warn(f"no ';' before {_excerpt(self.text[self.pos:self.pos + 30])}")
+            item = self.resinfo()
+            first = False
+            if item is _NONE:
+                saw_none = True
+            elif isinstance(item, ResInfo):
+                results.append(item)
+        if (not arc and starts_with_result and results and results[0].method == "i"
+                and results[0].result.isdigit()):
+            self.warn("the field starts with i=N; like an ARC-Authentication-Results body: "
+                      "read it with arc=True")
+        if saw_none and results:
+            self.warn("'none' (no authentication done) stands among results; ignored")
+        if not results and not saw_none:
+            raise self.error("no result: neither 'none' nor any method=result",
+                             position=self.n)
+        return instance, authserv_id, version, results
+
+    def resinfo(self) -> ResInfo | _NoneMarker | None:
+        """One resinfo after its ";", up to the next ";" or the end."""
+        comments: list[str] = []
+        self.collect = comments
+        try:
+            self.cfws()
+            if self.pos >= self.n:
+                self.warn("a ';' ends the field with nothing after it")
+                return None
+            if self.peek() == ";":
+                self.warn("an empty resinfo (';;') is skipped")
+                return None
+            return self.methodspec(comments)
+        finally:
+            self.collect = None
+
+    def methodspec(self, comments: list[str]) -> ResInfo | _NoneMarker | None:
+        start = self.pos
+        name = self.match(_NAME)
+        if name is None:
+            self.stray(start)
+            return None
+        method = name.lower()
+        self.cfws()
+        version = None
+        if self.peek() == "/":
+            self.pos += 1
+            self.cfws()
+            at = self.pos
+            version = self.digits("method-version")
+            if self.pos == at:
+                self.stray(start)
+                return None
+            self.cfws()
+        if self.peek() != "=":
+            if method == "none" and version is None and self.at_boundary():
+                return _NONE
+            self.stray(start)
+            return None
+        self.pos += 1
+        self.cfws()
+        found = self.match(_NAME)
+        if found is None:
+            self.skip_resinfo()
+            self.warn(f"{method}= has no result; the resinfo is skipped")
+            return None
+        result = found.lower()
+        self.check_words(method, result)
+        reason: str | None = None
+        properties: list[Property] = []
+        while True:
+            self.cfws()
+            if self.at_boundary():
+                break
+            reason = self.propspec(method, properties, reason)
+        return ResInfo(method, result, version, reason, tuple(properties), tuple(comments))
+
+    def stray(self, start: int) -> None:
+        self.skip_resinfo()
+        text = self.text[start:self.pos].strip(" \t")
+        why = " (Microsoft writes the recipient's domain there)" if DOMAIN_RE.fullmatch(text) \
+            else ""
+        self.warn(f"{_excerpt(text)} stands where a method=result belongs; ignored{why}")
+
+    def check_words(self, method: str, result: str) -> None:
+        known = _REGISTERED.get(method)
+        if known is not None:
+            results, rfc = known
+            if result not in results:
+                self.warn(f"{method}={result}: {result!r} is not a {method} result "
+                          f"({rfc}); kept as written")
+        elif not KEYWORD_RE.fullmatch(method) or not KEYWORD_RE.fullmatch(result):
+            self.warn(f"{method}={result} is not Keyword=Keyword (RFC 8601 §2.2); "
+                      "kept as written")
+
+    def propspec(self, method: str, properties: list[Property], reason: str | None
+                 ) -> str | None:
+        """One ``reason=value`` or ``ptype.property=pvalue`` (or a deviation);
+        returns the reason so far."""
+        start = self.pos
+        first = self.match(_NAME)
+        if first is None:
+            self.skip_unit()
+            self.warn(f"{_excerpt(self.text[start:self.pos])} in the {method} resinfo "
+                      "is not a property; ignored")
+            return reason
+        self.cfws()
+        if self.peek() == ".":
+            self.pos += 1
+            self.cfws()
+            name = self.match(_PNAME)
+            if name is not None:
+                self.cfws()
+            if name is None or self.peek() != "=":
+                if not self.at_boundary():
+                    self.skip_unit()
+                self.warn(f"{_excerpt(self.text[start:self.pos].strip())} in the {method} "
+                          "resinfo has no '=value'; ignored")
+                return reason
+            self.pos += 1
+            ptype, name = first.lower(), name.lower()
+            properties.append(Property(ptype, name, self.pvalue(f"{ptype}.{name}")))
+            if not (KEYWORD_RE.fullmatch(ptype) and KEYWORD_RE.fullmatch(name)):
+                self.warn(f"{ptype}.{name} is not Keyword.Keyword (RFC 8601 §2.2); "
+                          "kept as written")
+            return reason
+        if self.peek() != "=":
+            if not self.at_boundary() and self.pos == start + len(first):
+                self.skip_unit()
+            self.warn(f"{_excerpt(self.text[start:self.pos].strip())} in the {method} "
+                      "resinfo is not a property; ignored")
+            return reason
+        self.pos += 1
+        name = first.lower()
+        if name == "reason":
+            value = self.value("reason")
+            if reason is None:
+                if properties:
+                    self.warn(f"reason= of {method} comes after its properties "
+                              "(RFC 8601 §2.2 puts it first)")
+                return value
+            self.warn(f"{method} has a second reason=; kept as a property named 'reason'")
+            properties.append(Property("", name, value))
+            return reason
+        properties.append(Property("", name, self.pvalue(name)))
+        self.warn(f"{name}= has no ptype (RFC 8601 §2.2 ptype.property); "
+                  "kept with ptype ''")
+        return reason
+
+    def value(self, what: str) -> str:
+        """RFC 2045 value (token / quoted-string), as ``reason=`` has."""
+        self.cfws()
+        if self.peek() == '"':
+            return self.quoted()
+        found = self.match(_RUN)
+        if found is None:
+            self.warn(f"{what}= has no value")
+            return ""
+        if not TOKEN_RE.fullmatch(found):
+            self.warn(f"the {what} {_excerpt(found)} is not a token: "
+                      "RFC 8601 §2.2 asks for a quoted-string")
+        return found
+
+    def pvalue(self, key: str) -> str:
+        """RFC 8601 §2.2 pvalue: a value, or ``[local-part] @ domain-name``."""
+        self.cfws()
+        start = self.pos
+        if self.peek() == '"':
+            content = self.quoted()
+            if self.peek() != "@":
+                return content
+            self.match(_RUN)  # a quoted local-part: "john smith"@example.org, as written
+            return self.text[start:self.pos]
+        found = self.match(_RUN)
+        if found is None:
+            self.warn(f"{key}= has no value")
+            return ""
+        if _valid_pvalue(found):
+            return found
+        joined = _JOINED.search(found)
+        if joined is not None:
+            self.pos = start + joined.start()
+            found = found[:joined.start()]
+            self.warn(f"{key}={found} runs into the next property: the fold before "
+                      "it was removed without its white space; read as two")
+            if _valid_pvalue(found):
+                return found
+        if len(found) >= 2 and found[0] == "<" and found[-1] == ">":
+            self.warn(f"{key}: the angle brackets around {_excerpt(found)} are removed")
+            return found[1:-1]
+        self.warn(f"the value {_excerpt(found)} of {key} is not a token or an address: "
+                  "RFC 8601 §2.2 asks for a quoted-string")
+        return found
+
+
+def _valid_pvalue(text: str) -> bool:
+    """An unquoted RFC 8601 §2.2 pvalue: a token, or ``[local-part] @ domain``."""
+    return bool(TOKEN_RE.fullmatch(text) or ("@" in text and _PVALUE.fullmatch(text)))
+
+
+def _decode(value: str | bytes) -> tuple[str, list[str]]:
+    """The field as text: UTF-8 (RFC 8616), else Latin-1 (every byte kept, as a
+    character U+0000-U+00FF) with a warning."""
+    if isinstance(value, str):
+        return value, []
+    if isinstance(value, bytes | bytearray | memoryview):
+        data = bytes(value)
+        try:
+            return data.decode("utf-8"), []
+        except UnicodeDecodeError:
+            return data.decode("latin-1"), ["the field is not UTF-8 (RFC 8616): "
+                                            "read as Latin-1"]
+    raise ArgumentTypeError(f"parse() takes str or bytes, not {type(value).__name__}")
+
+
+def _split_name(text: str, arc: bool) -> tuple[str, bool]:
+    """The body without a leading field name; ARC-Authentication-Results means ARC."""
+    m = _FIELD_NAME.match(text)
+    if m is None:
+        return text, arc
+    name = m.group(1).lower()
+    if not any(c.isalpha() for c in name):
+        return text, arc  # "2001:db8::1" is a (bad) authserv-id, not a field name
+    if name == "authentication-results" or name.endswith("-authentication-results"):
+        return text[m.end():], arc or name == "arc-authentication-results"
+    raise ParseError(f"a {m.group(1)} field, not Authentication-Results", position=0,
+                     rfc=_RFC, text=text)
+
+
+def parse(value: str | bytes, *, arc: bool = False) -> AuthenticationResults:
+    """Read one Authentication-Results field (RFC 8601 §2.2).
+
+    :param value: the field body (what follows ``Authentication-Results:``) or the whole
+        field, name included (matched case-insensitively; ``ARC-Authentication-Results``
+        and renamed fields such as ``X-MS-Exchange-Authentication-Results`` are accepted).
+        Folding (CRLF or LF before white space) is removed first. Bytes are decoded as
+        UTF-8 (RFC 8616), or else as Latin-1, with a warning.
+    :param arc: the body starts with ``i=N;`` (ARC-Authentication-Results, RFC 8617
+        §4.1.1); implied by the name ``ARC-Authentication-Results``.
+    :raises ParseError: only for a field that cannot be read at all: empty, another
+        field's name, or without any ``method=result`` or ``none``. ``position`` is
+        counted in the unfolded body.
+    :raises ArgumentTypeError: when ``value`` is neither str nor bytes.
+    """
+    text, warnings = _decode(value)
+    body, arc = _split_name(text, arc)
+    raw = body
+    body = _FOLD.sub("", body).rstrip("\r\n")
+    if "\r" in body or "\n" in body:
+        warnings.append("a line break inside the field is not followed by white space; "
+                        "read as a space")
+        body = _LINE_BREAK.sub(" ", body)
+    reader = _Reader(body, warnings)
+    instance, authserv_id, version, results = reader.payload(arc)
+    if reader.more:
+        warnings.append(f"... and {reader.more} more warnings")
+    return AuthenticationResults(authserv_id, version, tuple(results), instance,
+                                 tuple(warnings), raw)
+
+
+# --- trust (RFC 8601 §5, §7.1) -----------------------------------------------------------------
+
+
+def _norm_id(authserv_id: str) -> str:
+    """An authserv-id for comparison: case-insensitive, without a trailing dot."""
+    return authserv_id.strip().rstrip(".").casefold()
+
+
+def _id_set(authserv_ids: Iterable[str] | str) -> frozenset[str]:
+    if isinstance(authserv_ids, str):
+        authserv_ids = (authserv_ids,)
+    ids = set()
+    for one in authserv_ids:
+        if not isinstance(one, str):
+            raise ArgumentTypeError(f"an authserv-id is a str, not {type(one).__name__}")
+        if _norm_id(one):
+            ids.add(_norm_id(one))
+    return frozenset(ids)
+
+
+def trusted(fields: Iterable[AuthenticationResults], authserv_ids: Iterable[str] | str
+            ) -> tuple[AuthenticationResults, ...]:
+    """The fields written by an authserv-id you trust (RFC 8601 §5, §7.1).
+
+    :param fields: parsed fields, e.g. from :func:`from_message`.
+    :param authserv_ids: the ids of your own border MTAs (one str is one id). Compared
+        case-insensitively, without a trailing dot. A field without an authserv-id
+        (Microsoft's) is never trusted.
+    """
+    ids = _id_set(authserv_ids)
+    return tuple(f for f in fields if f.authserv_id and _norm_id(f.authserv_id) in ids)
+
+
+def _as_message(message: bytes | Message) -> Message:
+    if isinstance(message, Message):
+        return message
+    if isinstance(message, bytes | bytearray | memoryview):
+        return parse_message(message)
+    raise ArgumentTypeError(f"expected the message as bytes or a Message, not "
+                            f"{type(message).__name__}")
+
+
+def from_message(message: bytes | Message, *, authserv_ids: Iterable[str] | None = None
+                 ) -> tuple[AuthenticationResults, ...]:
+    """Every Authentication-Results field of a message, top first, parsed (RFC 8601).
+
+    Fields that cannot be read (:class:`ParseError`) are skipped.
+
+    :param message: the raw message, or one read with
+        :func:`mailauth.message.parse_message`.
+    :param authserv_ids: when given, only the fields whose authserv-id is one of these
+        (:func:`trusted`, RFC 8601 §5).
+    """
+    msg = _as_message(message)
+    found = []
+    for header in msg.get_all("Authentication-Results"):
+        try:
+            found.append(parse(header.value))
+        except ParseError:
+            continue
+    if authserv_ids is None:
+        return tuple(found)
+    return trusted(found, authserv_ids)
+
+
+def _claims(value: bytes, target: str) -> bool:
+    """True when a field body claims the authserv-id ``target`` (normalized): parsed,
+    or else by its first word."""
+    try:
+        return _norm_id(parse(value).authserv_id) == target
+    except ParseError:
+        pass
+    text, warnings = _decode(value)
+    reader = _Reader(_LINE_BREAK.sub(" ", _FOLD.sub("", text)), warnings)
+    reader.cfws()
+    if reader.peek() == '"':
+        first = reader.quoted()
+    else:
+        first = reader.match(_RUN) or ""
+    return _norm_id(first) == target
+
+
+def remove_forged(message: bytes, authserv_id: str) -> bytes:
+    """The message without the Authentication-Results fields that claim ``authserv_id``
+    (RFC 8601 §5).
+
+    A border MTA calls this on mail from outside before adding its own field, so that
+    nothing downstream takes a forged field for its own. Fields that cannot be parsed
+    but whose first word is that id go too. Everything else is kept byte for byte:
+    the other fields, their order and folding, the line endings, the body.
+
+    :param message: the raw message.
+    :param authserv_id: your own authserv-id (compared case-insensitively).
+    :raises ArgumentTypeError: for a message that is not bytes or an id that is not str.
+    :raises UsageError: for an empty authserv-id.
+    """
+    if not isinstance(message, bytes | bytearray | memoryview):
+        raise ArgumentTypeError(f"remove_forged() takes the message as bytes, not "
+                                f"{type(message).__name__}")
+    if not isinstance(authserv_id, str):
+        raise ArgumentTypeError(f"the authserv-id is a str, not {type(authserv_id).__name__}")
+    target = _norm_id(authserv_id)
+    if not target:
+        raise UsageError("remove_forged() needs your authserv-id; it is empty")
+    data = bytes(message)
+    headers = parse_message(data).headers
+    end = sum(len(h.raw) for h in headers)
+    kept = [h.raw for h in headers
+            if not (h.lname == "authentication-results" and _claims(h.value, target))]
+    if len(kept) == len(headers):
+        return data
+    return b"".join(kept) + data[end:]
