@@ -23,10 +23,11 @@ BANNED = {"dns", "asyncio", "socket", "ssl", "http", "urllib", "smtplib"}
 
 PUBLIC = {
     "mailauth": {
-        "MX", "TLSA", "Answer", "ArgumentTypeError", "Check", "DKIMResult", "Fetch",
-        "MailAuthError", "Outcome",
+        "MX", "TLSA", "Answer", "ArgumentTypeError", "AuthResults", "Check", "DKIMResult",
+        "DMARCResult", "Fetch", "MailAuthError", "Outcome",
         "ParseError", "Query", "Response", "SPFResult", "SignatureResult", "SigningError",
-        "Status", "UsageError", "__version__", "check_spf", "sign_dkim", "verify_dkim",
+        "Status", "UsageError", "__version__", "authenticate", "check_dmarc", "check_spf",
+        "sign_dkim", "verify_dkim",
     },
     "mailauth.flows": {
         "MX", "TLSA", "Answer", "AsyncFetcher", "AsyncResolver", "Check", "Effect", "Fetch",
@@ -47,6 +48,15 @@ PUBLIC = {
         "canonicalize_body", "canonicalize_header", "generate_key", "parse_key_record",
         "parse_signature", "sign_dkim", "verify_dkim", "verify_dkim_flow",
     },
+    "mailauth.dmarc": {
+        "MAX_WALK_QUERIES", "REMOVED_TAGS", "Alignment", "DMARCRecord", "DMARCResult",
+        "Discovery", "Disposition", "Mode", "OrganizationalDomain", "Policy", "RecordLookup",
+        "author_domains", "check_dmarc", "check_dmarc_flow", "discover_policy_flow",
+        "evaluate_flow", "is_dmarc_record", "organizational_domain",
+        "organizational_domain_flow", "parse_record", "walk_names",
+    },
+    "mailauth.umbrella": {"AuthResults", "IPRevResult", "authenticate", "authenticate_flow",
+                          "check_iprev", "iprev_flow"},
     "mailauth.psl": {"PublicSuffixList", "StalePublicSuffixListWarning",
                      "default_public_suffix_list", "load_public_suffix_list"},
     "mailauth.resolvers": {"DNSResolver", "SUPPORTED_TYPES", "records_from_rrset"},
@@ -76,8 +86,8 @@ def test_errors_are_what_they_promise() -> None:
 
 def _public_modules() -> list[types.ModuleType]:
     names = ["mailauth", "mailauth.flows", "mailauth.message", "mailauth.testing",
-             "mailauth.spf", "mailauth.dkim", "mailauth.psl", "mailauth.resolvers",
-             "mailauth.fetchers"]
+             "mailauth.spf", "mailauth.dkim", "mailauth.dmarc", "mailauth.umbrella",
+             "mailauth.psl", "mailauth.resolvers", "mailauth.fetchers"]
     return [importlib.import_module(n) for n in names]
 
 

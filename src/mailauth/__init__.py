@@ -1,7 +1,10 @@
 """mailauth: email authentication in pure Python.
 
-SPF (RFC 7208) and DKIM (RFC 6376, 8301, 8463): :func:`check_spf`,
-:func:`verify_dkim` and :func:`sign_dkim`. Every check is a :class:`Check`: run it
+:func:`authenticate` runs SPF (RFC 7208), DKIM (RFC 6376, 8301, 8463) and DMARC
+(RFC 9989, or RFC 7489 with the Public Suffix List) on a message as one check and
+writes the Authentication-Results field (RFC 8601); :func:`check_spf`,
+:func:`verify_dkim`, :func:`check_dmarc` and :func:`sign_dkim` do one method each.
+Every check is a :class:`Check`: run it
 with ``.run()`` (blocking, safe in scripts, threads and notebooks) or ``await check``
 (asyncio). :mod:`mailauth.flows` is the toolkit for writing checks and resolvers of
 your own, :mod:`mailauth.message` parses raw messages, :mod:`mailauth.testing` has
@@ -18,7 +21,9 @@ from .status import Status
 
 if TYPE_CHECKING:  # type checkers and editors see the real names; imports stay lazy
     from .dkim import DKIMResult, SignatureResult, sign_dkim, verify_dkim
+    from .dmarc import DMARCResult, check_dmarc
     from .spf import SPFResult, check_spf
+    from .umbrella import AuthResults, authenticate
 
 __version__ = "0.1.0"
 
@@ -31,6 +36,10 @@ _LAZY = {
     "sign_dkim": "dkim",
     "DKIMResult": "dkim",
     "SignatureResult": "dkim",
+    "check_dmarc": "dmarc",
+    "DMARCResult": "dmarc",
+    "authenticate": "umbrella",
+    "AuthResults": "umbrella",
 }
 
 
@@ -53,8 +62,10 @@ __all__ = [
     "TLSA",
     "Answer",
     "ArgumentTypeError",
+    "AuthResults",
     "Check",
     "DKIMResult",
+    "DMARCResult",
     "Fetch",
     "MailAuthError",
     "Outcome",
@@ -67,6 +78,8 @@ __all__ = [
     "Status",
     "UsageError",
     "__version__",
+    "authenticate",
+    "check_dmarc",
     "check_spf",
     "sign_dkim",
     "verify_dkim",

@@ -11,12 +11,14 @@ and the flows (:func:`check_dmarc_flow`, :func:`discover_policy_flow`,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from .._domain import normalize_domain
 from .._flow import Check, Flow
 from .._message import Message, MessageSource, parse_message
+from ..dkim import DKIMResult
 from ..errors import ArgumentTypeError, UsageError
+from ..psl import PublicSuffixList
+from ..spf import SPFResult
 from ._discovery import (
     MAX_WALK_QUERIES,
     Discovery,
@@ -29,11 +31,6 @@ from ._discovery import (
 from ._evaluate import author_domains, check_dmarc_flow, evaluate_flow
 from ._record import REMOVED_TAGS, DMARCRecord, Mode, Policy, is_dmarc_record, parse_record
 from ._result import Alignment, Disposition, DMARCResult
-
-if TYPE_CHECKING:
-    from ..dkim import DKIMResult
-    from ..psl import PublicSuffixList
-    from ..spf import SPFResult
 
 __all__ = [
     "MAX_WALK_QUERIES",

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from .._flow import Answer, Flow, Outcome, Query, query, query_all
+from ..psl import PublicSuffixList
 from ._record import DMARCRecord, Mode, is_dmarc_record, parse_record
-
-if TYPE_CHECKING:
-    from ..psl import PublicSuffixList
 
 __all__ = [
     "MAX_WALK_QUERIES",

@@ -10,12 +10,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 from .._address import from_domains
 from .._flow import Flow, gather, returned
 from .._message import Message
+from ..dkim import DKIMResult
 from ..errors import ParseError
+from ..psl import PublicSuffixList
+from ..spf import SPFResult
 from ..status import Status
 from ._discovery import (
     Discovery,
@@ -27,11 +30,6 @@ from ._discovery import (
 )
 from ._record import Mode, Policy
 from ._result import Alignment, Disposition, DMARCResult
-
-if TYPE_CHECKING:
-    from ..dkim import DKIMResult
-    from ..psl import PublicSuffixList
-    from ..spf import SPFResult
 
 __all__ = ["author_domains", "check_dmarc_flow", "evaluate_flow"]
 

@@ -1,0 +1,252 @@
+"""SPF, DKIM and DMARC (and iprev) for one message, as one check.
+
+:func:`authenticate` (``mailauth.authenticate``) is what a receiver, a milter or a
+person with a saved message calls: one :class:`~mailauth.Check` whose result,
+:class:`AuthResults`, holds each method's result and writes the Authentication-Results
+header field (RFC 8601). Under ``await`` the independent questions go out together:
+the SPF records of both identities, every DKIM key, the ``_dmarc`` record of the author
+domain and the client's PTR record are one step (:func:`mailauth.flows.gather`).
+
+A saved message has no SMTP envelope. Without ``ip``/``helo``/``mail_from``, SPF is
+``none`` with the reason, unless ``trust_received=True`` reads them from the topmost
+Received field and Return-Path (see docs/dmarc.md on when that is safe).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ._display import Card, Displayed, Part
+from ._flow import Check, Flow, gather, returned
+from ._headerfmt import authentication_results, resinfo
+from ._iprev import IPRevResult, check_iprev, iprev_flow
+from ._message import Message, MessageSource, parse_message
+from .dkim import DKIMResult, verify_dkim_flow
+from .dmarc import DMARCResult, Mode, check_mode, discover_policy_flow
+from .dmarc._evaluate import _problem_result, author_domains, combine, evaluate_flow
+from .errors import ArgumentTypeError, UsageError
+from .psl import PublicSuffixList
+from .spf import SPFResult, check_spf_flow
+from .status import Status
+
+__all__ = ["AuthResults", "IPRevResult", "authenticate", "authenticate_flow", "check_iprev",
+           "iprev_flow"]
+
+_NO_ENVELOPE = ("no SMTP envelope: ip, helo and mail_from were not given (a saved "
+                "message?); pass them, or trust_received=True to read them from the "
+                "topmost Received field and Return-Path")
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class AuthResults(Displayed):
+    """SPF, DKIM, DMARC and iprev for one message.
+
+    :param spf: the SPF result of the MAIL FROM identity (with the HELO identity's in
+        ``spf.helo``); ``none`` when there was no envelope.
+    :param dkim: every DKIM signature's result.
+    :param dmarc: the DMARC verdict, with its alignment table.
+    :param iprev: the client address's reverse-DNS check (RFC 8601 §3), when an ``ip``
+        was known and ``iprev`` was asked for.
+    :param envelope: ``(name, value)`` pairs of the envelope used and where each came
+        from (``("ip", "192.0.2.1 (given)")``).
+    """
+
+    spf: SPFResult
+    dkim: DKIMResult
+    dmarc: DMARCResult
+    iprev: IPRevResult | None = None
+    envelope: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def status(self) -> Status:
+        """The DMARC verdict (what a message's authenticity comes down to)."""
+        return self.dmarc.status
+
+    def resinfos(self) -> tuple[str, ...]:
+        """Each method's RFC 8601 resinfo, in the order the header lists them:
+        spf, dkim (one per signature), dmarc, iprev."""
+        out = []
+        if self.spf.ip:
+            out.append(self.spf.authres())
+        else:
+            out.append(" ".join(resinfo("spf", "none", comment_text="no SMTP envelope")))
+        out += self.dkim.authres().split("; ")
+        out.append(self.dmarc.authres())
+        if self.iprev is not None:
+            out.append(self.iprev.authres())
+        return tuple(out)
+
+    def header(self, authserv_id: str, *, width: int = 78) -> str:
+        """The Authentication-Results header field (RFC 8601 §2.2), without the CRLF.
+
+        One field with every method: ``Authentication-Results: mx.example.net;
+        spf=pass smtp.mailfrom=...; dkim=pass header.d=... header.s=...; dmarc=pass
+        (p=reject dis=none) header.from=...``. Reasons are comments or ``reason=``;
+        folded at ``width`` (78) columns between words; ASCII only.
+
+        :param authserv_id: this host's authserv-id (usually its host name).
+        :raises UsageError: for an authserv-id that cannot be written.
+        """
+        if not isinstance(authserv_id, str):
+            raise ArgumentTypeError(f"authserv_id is a str, not {type(authserv_id).__name__}")
+        if not authserv_id.strip() or not authserv_id.isascii() or any(
+                c in authserv_id for c in "\r\n"):
+            raise UsageError(f"authserv_id {authserv_id!r} is not an RFC 8601 authserv-id "
+                             "(a non-empty ASCII value)")
+        words = [r.split(" ") for r in self.resinfos()]
+        return authentication_results(authserv_id.strip(), words, width=width)
+
+    def __str__(self) -> str:
+        parts = [f"spf={self.spf.status}", f"dkim={self.dkim.status}",
+                 f"dmarc={self.dmarc.status}"]
+        if self.iprev is not None:
+            parts.append(f"iprev={self.iprev.status}")
+        return " ".join(parts) + f": {self.dmarc.reason}"
+
+    def __repr__(self) -> str:
+        text = str(self)
+        return f"<AuthResults {text[:117] + '...' if len(text) > 120 else text}>"
+
+    def _card(self, *, full: bool = True) -> Card:
+        if not full:
+            return Card(method="dmarc", status=str(self.dmarc.status), reason=self.dmarc.reason)
+        parts = [Part(title=f"SPF {self.spf.domain or '(no envelope)'}",
+                      status=str(self.spf.status), reason=self.spf.reason)]
+        parts += [Part(title=f"DKIM d={s.domain} s={s.selector}" if s.domain else "DKIM",
+                       status=str(s.status), reason=s.reason)
+                  for s in self.dkim.signatures]
+        if not self.dkim.signatures:
+            parts.append(Part(title="DKIM", status=str(self.dkim.status),
+                              reason=self.dkim.reason))
+        parts += [Part(title=a.label, status="pass" if a.passed else str(a.result),
+                       reason=a.explanation) for a in self.dmarc.alignment]
+        if self.iprev is not None:
+            parts.append(Part(title=f"iprev {self.iprev.ip}", status=str(self.iprev.status),
+                              reason=self.iprev.reason))
+        facts = list(self.envelope)
+        if self.dmarc.policy is not None:
+            facts.append(("DMARC policy", f"{self.dmarc.policy_tag}={self.dmarc.policy} "
+                                          f"(disposition {self.dmarc.disposition})"))
+        return Card(method="dmarc", status=str(self.dmarc.status), reason=self.dmarc.reason,
+                    facts=tuple(facts), parts=tuple(parts),
+                    header=self.header("(authserv-id)").replace("\r\n", "\n"))
+
+
+def _no_spf(reason: str, ip: str = "") -> SPFResult:
+    return SPFResult(status=Status.NONE, identity="mailfrom", domain="", sender="", ip=ip,
+                     reason=reason)
+
+
+def authenticate_flow(message: Message, *, ip: str | None, helo: str | None,
+                      mail_from: str | None, now: float, trust_received: bool = False,
+                      iprev: bool = True, dmarc_mode: Mode = "tree-walk",
+                      psl: PublicSuffixList | None = None, strict_authors: bool = True,
+                      min_rsa_bits: int = 1024, allow_sha1: bool = False,
+                      receiver: str | None = None,
+                      sample: Callable[[], float] | None = None) -> Flow[AuthResults]:
+    """The flow behind :func:`authenticate` (for driving by hand); ``now`` in seconds."""
+    envelope: list[tuple[str, str]] = []
+    if ip is None and trust_received:
+        from ._received import envelope_from_headers
+
+        found = envelope_from_headers(message)
+        ip, helo, mail_from = found.ip, found.helo, found.mail_from
+        source = ", ".join(found.source) or "nothing usable"
+        envelope.append(("envelope", f"read from the message ({source}): trust_received"))
+    elif ip is not None:
+        envelope.append(("envelope", "given by the caller"))
+    if ip is not None:
+        envelope += [("ip", ip), ("helo", helo or "(none)"),
+                     ("mail from", "<>" if mail_from == "" else (mail_from or "(none)"))]
+    spf_flow: Flow[SPFResult]
+    if ip is None:
+        spf_flow = returned(_no_spf(_NO_ENVELOPE if not trust_received else
+                                  "no SMTP envelope: the message has no Received field "
+                                  "naming the client's address"))
+    elif mail_from is None:
+        spf_flow = returned(_no_spf("no MAIL FROM: the reverse-path is unknown (give "
+                                  "mail_from, '' for a null reverse-path)", ip))
+    else:
+        spf_flow = check_spf_flow(ip, mail_from, helo, now=now, receiver=receiver)
+    dkim_flow = verify_dkim_flow(message, now=now, min_rsa_bits=min_rsa_bits,
+                                 allow_sha1=allow_sha1)
+    rev_flow: Flow[IPRevResult | None] = (iprev_flow(ip) if ip is not None and iprev
+                                          else returned(None))
+    domains, problem = author_domains(message)
+    evaluate = domains if problem is None or (not strict_authors and domains) else ()
+    spf, dkim, rev, discoveries = yield from gather(
+        spf_flow, dkim_flow, rev_flow,
+        gather(*(discover_policy_flow(d, mode=dmarc_mode, psl=psl) for d in evaluate)))
+    if not evaluate:
+        assert problem is not None
+        dmarc = _problem_result(message, domains, problem, dmarc_mode, strict_authors)
+    else:
+        results = []
+        for discovery in discoveries:
+            result = yield from evaluate_flow(discovery, spf=spf, dkim=dkim, psl=psl,
+                                              sample=sample)
+            results.append(result)
+        dmarc = combine(results, domains, problem)
+    return AuthResults(spf=spf, dkim=dkim, dmarc=dmarc, iprev=rev, envelope=tuple(envelope))
+
+
+def authenticate(message: MessageSource | Message, *, ip: str | None = None,
+                 helo: str | None = None, mail_from: str | None = None,
+                 trust_received: bool = False, iprev: bool = True,
+                 dmarc_mode: Mode = "tree-walk", psl: PublicSuffixList | None = None,
+                 strict_authors: bool = True, now: float | None = None,
+                 min_rsa_bits: int = 1024, allow_sha1: bool = False,
+                 receiver: str | None = None, sample: Callable[[], float] | None = None,
+                 budget: float = 20.0) -> Check[AuthResults]:
+    """SPF, DKIM and DMARC for a message, as one check (RFC 7208, 6376, 9989, 8601).
+
+    :param message: the raw message, bytes or a binary file (the body is streamed).
+    :param ip: the SMTP client's address; ``helo`` its HELO/EHLO name; ``mail_from``
+        the reverse-path (``""`` for a null one). Without them (a saved message), SPF
+        is ``none`` and DMARC can pass only on DKIM.
+    :param trust_received: without ``ip``, read ip and helo from the topmost Received
+        field and mail_from from Return-Path. Only safe when the topmost Received field
+        was written by your own MTA (docs/dmarc.md).
+    :param iprev: check the client address's reverse DNS (RFC 8601 §3) when ip is known.
+    :param dmarc_mode: ``"tree-walk"`` (RFC 9989) or ``"psl"`` (RFC 7489).
+    :param psl: the Public Suffix List for ``"psl"`` mode.
+    :param strict_authors: see :func:`mailauth.check_dmarc`.
+    :param now: the time (seconds since the epoch) for DKIM's ``x=`` and SPF's ``%{t}``;
+        the clock's at the start of each run by default.
+    :param min_rsa_bits, allow_sha1: as :func:`mailauth.verify_dkim`.
+    :param receiver: this host's name, for SPF's ``%{r}`` macro.
+    :param sample: RFC 7489 mode's ``pct=`` draw (see :func:`mailauth.check_dmarc`).
+    :param budget: seconds for all DNS work.
+    :raises UsageError: an ``ip`` that is not an address, or ``mail_from``/``helo``
+        without ``ip``; :class:`ArgumentTypeError` for wrong types.
+    """
+    checked = check_mode(dmarc_mode)
+    for name, value in (("ip", ip), ("helo", helo), ("mail_from", mail_from),
+                        ("receiver", receiver)):
+        if value is not None and not isinstance(value, str):
+            raise ArgumentTypeError(f"{name} is a str or None, not {type(value).__name__}")
+    if ip is None and (helo is not None or mail_from is not None):
+        raise UsageError("helo and mail_from need ip: SPF checks the client address")
+    if ip is not None:
+        from .spf._arguments import client
+
+        client(ip)  # raises UsageError for text that is not an address
+    if now is not None and (isinstance(now, bool) or not isinstance(now, int | float)):
+        raise ArgumentTypeError(f"now is a number of seconds since the epoch, not "
+                                f"{type(now).__name__}")
+    if isinstance(message, str):
+        raise ArgumentTypeError("the message is bytes or a binary file, not str")
+    parsed = message if isinstance(message, Message) else parse_message(message)
+
+    def flow() -> Flow[AuthResults]:
+        # The edge: the public verb reads the clock, once per run.
+        current = time.time() if now is None else float(now)  # noqa: TID251
+        return (yield from authenticate_flow(
+            parsed, ip=ip, helo=helo, mail_from=mail_from, now=current,
+            trust_received=trust_received, iprev=iprev, dmarc_mode=checked, psl=psl,
+            strict_authors=strict_authors, min_rsa_bits=min_rsa_bits,
+            allow_sha1=allow_sha1, receiver=receiver, sample=sample))
+
+    return Check(flow, budget=budget, reusable=parsed.seekable)
