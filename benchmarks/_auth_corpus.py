@@ -61,6 +61,15 @@ DNSData = dict[str, dict[str, list[Any]]]
 
 TIMESTAMP = 1_700_000_000  # t= of every signature (no x=: they never expire)
 
+# The top-level domain of every name. The code writes ".example" (RFC 2606); make_corpus
+# swaps it at the boundaries (DNS table, message text, envelope) when asked for another
+# one: a TLD that is on the Public Suffix List shows how a verifier treats real domains.
+_tld = "example"
+
+
+def _t(text: str) -> str:
+    return text if _tld == "example" else text.replace(".example", f".{_tld}")
+
 WORDS = ["lorem", "ipsum", "dolor", "sit", "amet,", "consectetur", "adipiscing", "elit.",
          "sed", "do", "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore",
          "magna", "aliqua.", "invoice", "meeting", "tomorrow", "https://example.net/x?y=1"]
@@ -109,7 +118,8 @@ class _Zone:
         self.data: DNSData = {}
 
     def add(self, name: str, rdtype: str, *values: Any) -> None:
-        self.data.setdefault(name, {}).setdefault(rdtype, []).extend(values)
+        self.data.setdefault(_t(name), {}).setdefault(rdtype, []).extend(
+            _t(v) if isinstance(v, str) else v for v in values)
 
 
 @dataclass
@@ -139,7 +149,7 @@ def _build_dns() -> tuple[_Zone, dict[str, _Domain]]:
             d.keys[selector] = key
             d.private[selector] = load_pem_private_key(key.private_key_pem, None)
             value: Any = list(key.txt_strings) if len(key.txt_strings) > 1 else key.txt_value
-            z.add(f"{selector}._domainkey.{name}", "TXT", value)
+            z.add(f"{selector}._domainkey.{name}", "TXT", value)  # (no ".example" in keys)
         return d
 
     # A bulk sender that signs as itself and bounces to itself.
@@ -271,7 +281,7 @@ def _message(rng: random.Random, i: int, from_addr: str, subject: str) -> bytes:
     else:
         headers.append("Content-Type: text/plain; charset=utf-8")
         body = _body(rng, size)
-    return ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
+    return _t("\r\n".join(headers) + "\r\n\r\n" + body).encode()
 
 
 def _sign(doms: dict[str, _Domain], rng: random.Random, message: bytes, domain: str,
@@ -280,15 +290,15 @@ def _sign(doms: dict[str, _Domain], rng: random.Random, message: bytes, domain: 
     sel = selector or rng.choice(d.selectors)
     canon = rng.choice(["relaxed/relaxed", "relaxed/relaxed", "relaxed/simple",
                         "simple/simple"])
-    header = sign_dkim(message, domain=domain, selector=sel,
+    header = sign_dkim(message, domain=_t(domain), selector=sel,
                        key=d.private[sel], canonicalization=canon,
                        timestamp=TIMESTAMP)
     return header + message
 
 
 def _received(helo: str, ip: str, by: str = "mx.receiver.example") -> bytes:
-    return (f"Received: from {helo} ({helo} [{ip}])\r\n\tby {by} with ESMTPS; "
-            "Mon, 1 Jan 2024 00:00:00 +0000\r\n").encode()
+    return _t(f"Received: from {helo} ({helo} [{ip}])\r\n\tby {by} with ESMTPS; "
+              "Mon, 1 Jan 2024 00:00:00 +0000\r\n").encode()
 
 
 Builder = Callable[[random.Random, dict[str, _Domain], int], Case]
@@ -361,8 +371,8 @@ def _mailing_list(rng: random.Random, doms: dict[str, _Domain], i: int) -> Case:
     msg = _message(rng, i, f"member{i}@{author}", "Question about the release")
     msg = _sign(doms, rng, msg, author)
     msg = msg.replace(b"Subject: Question", b"Subject: [dev] Question", 1)
-    msg += b"--\r\ndev mailing list\r\nhttps://lists.fwd.example/dev\r\n"
-    msg = b"List-Id: <dev.lists.fwd.example>\r\n" + msg
+    msg += _t("--\r\ndev mailing list\r\nhttps://lists.fwd.example/dev\r\n").encode()
+    msg = _t("List-Id: <dev.lists.fwd.example>\r\n").encode() + msg
     if rng.random() < 0.5:  # some lists sign what they send
         msg = _sign(doms, rng, msg, "fwd.example")
     srs = f"SRS0=ab{i:02x}=XY={author}=member{i}@lists.fwd.example"
@@ -474,21 +484,31 @@ def _to_lf(message: bytes) -> bytes:
     return message.replace(b"\r\n", b"\n")
 
 
-def make_corpus(n: int = 240, seed: int = 1) -> Corpus:
-    """``n`` messages (the same ones for the same seed, up to the DKIM keys) and their DNS."""
+def make_corpus(n: int = 240, seed: int = 1, *, tld: str = "example") -> Corpus:
+    """``n`` messages (the same ones for the same seed, up to the DKIM keys) and their DNS.
+
+    :param tld: the top-level domain of every name (``example`` by default, RFC 2606).
+        Not re-entrant: it is set for the duration of the call.
+    """
+    global _tld
     rng = random.Random(seed)
-    zone, doms = _build_dns()
-    schedule = [kind for kind, (weight, _) in KINDS.items() for _ in range(weight)]
-    cases: list[Case] = []
-    counts: dict[str, int] = {}
-    for i in range(n):
-        kind = schedule[i % len(schedule)]
-        case = KINDS[kind][1](rng, doms, i)
-        if rng.random() < 0.1:  # some arrive with bare LF line endings (a saved message)
-            case = Case(_to_lf(case.message), case.ip, case.helo, case.mail_from, case.kind,
-                        case.author)
-        cases.append(case)
-        counts[case.kind] = counts.get(case.kind, 0) + 1
+    _tld = tld.strip(".").lower()
+    try:
+        zone, doms = _build_dns()
+        schedule = [kind for kind, (weight, _) in KINDS.items() for _ in range(weight)]
+        cases: list[Case] = []
+        counts: dict[str, int] = {}
+        for i in range(n):
+            kind = schedule[i % len(schedule)]
+            case = KINDS[kind][1](rng, doms, i)
+            message = case.message
+            if rng.random() < 0.1:  # some arrive with bare LF line endings (a saved message)
+                message = _to_lf(message)
+            cases.append(Case(message, case.ip, _t(case.helo), _t(case.mail_from), case.kind,
+                              _t(case.author)))
+            counts[case.kind] = counts.get(case.kind, 0) + 1
+    finally:
+        _tld = "example"
     return Corpus(cases, zone.data, seed, dict(sorted(counts.items())))
 
 
