@@ -23,6 +23,18 @@ def test_the_example_notebook_runs_and_shows_rich_results() -> None:
     for cell in code:
         errors = [o for o in cell.outputs if o.output_type == "error"]
         assert errors == [], errors
+    auth_out = code[0].outputs[0]
+    assert auth_out.output_type == "execute_result"
+    auth_html = auth_out.data["text/html"]
+    assert "dmarc" in auth_html and ">pass<" in auth_html and ">none<" in auth_html
+    plain = auth_out.data["text/plain"]
+    assert plain.startswith("dmarc=pass: aligned pass: DKIM d=example.org s=ex2026"), plain
+    assert "- SPF (no envelope): none" in plain
+    lines = "".join(o.get("text", "") for o in code[1].outputs).splitlines()
+    assert lines[0] == ("DKIM d=example.org s=ex2026 passed and is the From domain itself, "
+                        "aligned (relaxed)")
+    assert lines[2].startswith("Authentication-Results: mx.example.net; spf=none")
+    code = code[2:]
     spf_out, dkim_out = (code[1].outputs[0], code[2].outputs[0])
     assert spf_out.output_type == dkim_out.output_type == "execute_result"
     spf_html = spf_out.data["text/html"]

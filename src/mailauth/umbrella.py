@@ -105,10 +105,6 @@ class AuthResults(Displayed):
             parts.append(f"iprev={self.iprev.status}")
         return " ".join(parts) + f": {self.dmarc.reason}"
 
-    def __repr__(self) -> str:
-        text = str(self)
-        return f"<AuthResults {text[:117] + '...' if len(text) > 120 else text}>"
-
     def _card(self, *, full: bool = True) -> Card:
         if not full:
             return Card(method="dmarc", status=str(self.dmarc.status), reason=self.dmarc.reason)
