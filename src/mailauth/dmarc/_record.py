@@ -1,7 +1,8 @@
 """DMARC Policy Records (RFC 9989 §4.7, §4.8; RFC 7489 §6.3 for the removed tags).
 
     dmarc-record  = dmarc-version *(dmarc-sep dmarc-tag) [dmarc-sep]
-    dmarc-version = "v" equals %s"DMARC1"          ; case sensitive, first
+    dmarc-version = "v" equals %s"DMARC1"          ; "v" any case (RFC 5234 §2.3),
+                                                   ; DMARC1 case sensitive; first
     dmarc-sep     = *WSP ";" *WSP
     equals        = *WSP "=" *WSP
     dmarc-tag     = 1*ALPHA equals 1*dmarc-value
@@ -38,7 +39,8 @@ Mode = Literal["tree-walk", "psl"]
 (``"tree-walk"``, the default) or RFC 7489's Public Suffix List (``"psl"``)."""
 
 _RFC = "RFC 9989 §4.7"
-_VERSION = re.compile(r"[ \t]*v[ \t]*=[ \t]*DMARC1[ \t]*(?:;|\Z)")
+# "v" is an ABNF quoted string, so any case (RFC 5234 §2.3); %s"DMARC1" is exact.
+_VERSION = re.compile(r"[ \t]*[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|\Z)")
 _TAG = re.compile(r"[ \t]*([A-Za-z]+)[ \t]*=[ \t]*(.*?)[ \t]*\Z", re.DOTALL)
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s,!]+")
 _SIZE = re.compile(r"!([0-9]+)([kmgtKMGT]?)\Z")
@@ -162,8 +164,8 @@ def parse_record(text: str) -> DMARCRecord:
     if not isinstance(text, str):
         raise ArgumentTypeError(f"a DMARC record is a str, not {type(text).__name__}")
     if not _VERSION.match(text):
-        raise ParseError("a DMARC record starts with v=DMARC1 (case-sensitive)", position=0,
-                         rfc=_RFC, text=text)
+        raise ParseError("a DMARC record starts with v=DMARC1 (DMARC1 is case-sensitive)",
+                         position=0, rfc=_RFC, text=text)
     tags: list[tuple[str, str]] = []
     values: dict[str, str] = {}
     warnings: list[str] = []
