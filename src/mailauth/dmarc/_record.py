@@ -171,6 +171,7 @@ def parse_record(text: str) -> DMARCRecord:
     warnings: list[str] = []
     invalid: list[str] = []
     unknown: list[str] = []
+    seen = {"v"}
     for i, part in enumerate(_split(text)):
         if i == 0:
             tags.append(("v", "DMARC1"))
@@ -179,25 +180,30 @@ def parse_record(text: str) -> DMARCRecord:
             warnings.append("an empty tag (';;') was ignored")
             continue
         match = _TAG.fullmatch(part)
-        if match is None or not match.group(2):
+        if match is None:
             warnings.append(f"{part.strip()!r} is not a tag=value pair; ignored (RFC 9989 §4.7)")
             continue
         name, value = match.group(1).lower(), match.group(2)
-        if any(not (" " <= ch <= "~") for ch in value):
-            warnings.append(f"{name}: the value holds characters outside printable ASCII; "
-                            "ignored")
-            invalid.append(name)
-            continue
-        tags.append((name, value))
-        if name in values:
+        printable = all(" " <= ch <= "~" for ch in value)
+        if printable:
+            tags.append((name, value))
+        # The first occurrence of a tag is the one read, valid or not.
+        if name in seen:
             warnings.append(f"{name} is given twice; the first value is used")
             continue
-        values[name] = value
+        seen.add(name)
         if name not in _KNOWN:
             unknown.append(name)
             warnings.append(f"unknown tag {name}={value!r} ignored (RFC 9989 §4.7)")
-        elif name == "v":
-            warnings.append("v is given twice; the first value is used")
+            continue
+        if not value or not printable:
+            # dmarc-tag = 1*ALPHA equals 1*dmarc-value (printable ASCII): a known tag
+            # written without a valid value is an invalid tag, not an absent one.
+            why = "is empty" if not value else "holds characters outside printable ASCII"
+            warnings.append(f"{name}: the value {why}; discarded (RFC 9989 §4.7)")
+            invalid.append(name)
+            continue
+        values[name] = value
     fields = _fields(values, warnings, invalid)
     return DMARCRecord(text=text, tags=tuple(tags), invalid=tuple(dict.fromkeys(invalid)),
                        unknown=tuple(unknown), warnings=tuple(warnings), **fields)
