@@ -341,6 +341,14 @@ def test_the_card_shows_facts_trace_and_header() -> None:
     assert "  verified: mail.example.org" in "".join(printer.out)
 
 
+def test_a_result_built_by_hand_still_shows_itself() -> None:
+    result = IPRevResult(Status.FAIL, "not an address", "made up")
+    assert result.reverse_name == ""
+    assert "made up" in result._repr_html_()
+    assert result.authres() == ('iprev=fail reason="no PTR name resolves back to the '
+                                'address" policy.iprev="not an address"')
+
+
 def test_html_escapes_what_the_ptr_record_says() -> None:
     ptr = Answer(Q(REV, "PTR"), Outcome.OK, ("<script>x</script>",))
     result = drive(iprev_flow(IP), [(Q(REV, "PTR"), ptr)])

@@ -68,8 +68,12 @@ class IPRevResult(Displayed):
 
     @property
     def reverse_name(self) -> str:
-        """The name that was asked for PTR records (``7.2.0.192.in-addr.arpa``)."""
-        return _reverse_name(parse_ip(self.ip))
+        """The name that was asked for PTR records (``7.2.0.192.in-addr.arpa``), or
+        ``""`` when :attr:`ip` is not an address (a result built by hand)."""
+        try:
+            return _reverse_name(parse_ip(self.ip))
+        except ValueError:
+            return ""
 
     def authres(self) -> str:
         """The Authentication-Results ``iprev=`` resinfo (RFC 8601 §2.7.3, §3).
@@ -196,7 +200,11 @@ def check_iprev(ip: str | IPAddress, *, max_names: int = DEFAULT_MAX_NAMES,
     """
     addr = _client(ip)
     limit = _limit(max_names)
-    return Check(lambda: _iprev(addr, limit), budget=budget)
+
+    def flow() -> Flow[IPRevResult]:
+        return _iprev(addr, limit)
+
+    return Check(flow, budget=budget)
 
 
 def _iprev(ip: IPAddress, max_names: int) -> Flow[IPRevResult]:
