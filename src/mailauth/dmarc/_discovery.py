@@ -233,6 +233,12 @@ def discover_policy_flow(author_domain: str, *, mode: Mode = "tree-walk",
         return Discovery(author_domain, mode, (first,), first.record, author_domain, org,
                          f"the author domain's own record at {first.name}")
     if mode == "psl":
+        if first.outcome == "several":
+            # RFC 7489 §6.6.3: the Organizational Domain is asked only when no DMARC
+            # record is left at the author domain (step 3); several end discovery (step 5).
+            return Discovery(author_domain, mode, (first,), None, None, None,
+                             f"{len(first.texts)} DMARC records at {first.name}, so no "
+                             "DMARC processing (RFC 7489 §6.6.3)")
         return (yield from _discover_psl(author_domain, first, psl))
     walk = yield from organizational_domain_flow(author_domain, known={author_domain: first})
     failed = walk.tempfail
