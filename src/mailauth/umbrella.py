@@ -159,11 +159,13 @@ def authenticate_flow(message: Message, *, ip: str | None, helo: str | None,
     spf_flow: Flow[SPFResult]
     if ip is None:
         spf_flow = returned(_no_spf(_NO_ENVELOPE if not trust_received else
-                                  "no SMTP envelope: the message has no Received field "
-                                  "naming the client's address"))
+                                    "no SMTP envelope: the message has no Received field "
+                                    "naming the client's address"))
     elif mail_from is None:
-        spf_flow = returned(_no_spf("no MAIL FROM: the reverse-path is unknown (give "
-                                  "mail_from, '' for a null reverse-path)", ip))
+        spf_flow = returned(_no_spf(
+            "no MAIL FROM: the message has no usable Return-Path field" if trust_received
+            else "no MAIL FROM: the reverse-path is unknown (give mail_from, '' for a null "
+                 "reverse-path)", ip))
     else:
         spf_flow = check_spf_flow(ip, mail_from, helo, now=now, receiver=receiver)
     dkim_flow = verify_dkim_flow(message, now=now, min_rsa_bits=min_rsa_bits,
