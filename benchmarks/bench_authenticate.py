@@ -28,7 +28,8 @@ compared message by message with mailauth's (with Node's, while mailauth has no
 ``authenticate``), each disagreement with a short reason.
 
 Run: ``python benchmarks/bench_authenticate.py [--messages 240] [--repeat 7] [--seed 1]
-[--tld example] [--authheaders-subset 24] [--no-node] [--no-authheaders]``; first
+[--tld example] [--dmarc-mode tree-walk|psl] [--authheaders-subset 24] [--no-node]
+[--no-authheaders]``; first
 ``npm install`` in benchmarks/node (Node 22 comes from the npm package ``node``) and
 ``pip install authheaders``.
 """
@@ -36,6 +37,7 @@ Run: ``python benchmarks/bench_authenticate.py [--messages 240] [--repeat 7] [--
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import inspect
@@ -46,7 +48,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,16 +101,19 @@ def find_authenticate() -> Callable[..., Any] | None:
     return fn
 
 
-def mailauth_peer(corpus: Corpus, authenticate: Callable[..., Any]) -> Peer:
+def mailauth_peer(corpus: Corpus, authenticate: Callable[..., Any], mode: str | None) -> Peer:
     resolver = corpus.resolver()  # one FakeResolver, built once
     extra: dict[str, Any] = {}
     note = "authenticate(...).run(FakeResolver)"
-    try:
-        if "iprev" in inspect.signature(authenticate).parameters:
-            extra["iprev"] = False
-            note += ", iprev=False"
-    except (TypeError, ValueError):
-        pass
+    params: Collection[str] = ()
+    with contextlib.suppress(TypeError, ValueError):  # a builtin without a signature
+        params = inspect.signature(authenticate).parameters
+    if "iprev" in params:
+        extra["iprev"] = False
+        note += ", iprev=False"
+    if mode is not None:
+        extra["dmarc_mode"] = mode
+        note += f", dmarc_mode={mode!r}"
     cases = corpus.cases
 
     def verdicts() -> list[Verdict]:
@@ -288,7 +293,8 @@ def stratified(n: int, k: int) -> list[int]:
 
 # ---- verdicts ----------------------------------------------------------------------------
 
-def reason(peer: str, fld: str, ours: str, theirs: str, case: Case, detail: Any) -> str:
+def reason(peer: str, fld: str, ours: str, theirs: str, case: Case, detail: Any,
+           mode: str) -> str:
     """A short reason for one disagreement (the usual causes; else just the two words)."""
     kind = case.kind
     if peer == "node":
@@ -300,7 +306,8 @@ def reason(peer: str, fld: str, ours: str, theirs: str, case: Case, detail: Any)
                     "(RFC 7489 §4.1: yes; RFC 9989: MAIL FROM only)")
         if fld == "dmarc" and kind in ("sibling-org", "deep-subdomain", "intermediate-record"):
             return ("Organizational Domain: Node's mailauth 7.x uses RFC 9989's DNS tree walk "
-                    "(the Public Suffix List, tldts, only for its early DKIM alignment guess)")
+                    "(the Public Suffix List, tldts, only for its early DKIM alignment "
+                    f"guess), the reference here {mode}")
     if peer == "authheaders":
         if theirs == CRASH:
             crash = str(detail)[len(CRASH) + 2:][:100]
@@ -308,6 +315,9 @@ def reason(peer: str, fld: str, ours: str, theirs: str, case: Case, detail: Any)
                 return (f"authheaders raised {crash}: a null MAIL FROM whose HELO passes SPF "
                         "reaches get_domain_part(None) in dmarc_per_from")
             return f"authheaders raised {crash}"
+        if fld == "dkim" and ours == "neutral" and theirs == "fail":
+            return ("a body hash mismatch: Node says neutral, dkimpy (and RFC 6376 §6.1.3) "
+                    "fail")
         if fld == "dkim" and ours == "none" and theirs == "fail":
             return ("no DKIM-Signature: dkimpy's DKIM.verify() returns False, which "
                     "authheaders writes as dkim=fail (RFC 8601 §2.7.1: none)")
@@ -321,7 +331,7 @@ def reason(peer: str, fld: str, ours: str, theirs: str, case: Case, detail: Any)
                     "subdomain's policy is looked up at _dmarc.example (try --tld com)")
         if fld == "dmarc" and kind in ("sibling-org", "deep-subdomain"):
             return ("Organizational Domain: authheaders uses RFC 7489's Public Suffix List "
-                    "(dmarcbis=False by default), not RFC 9989's DNS tree walk")
+                    f"(dmarcbis=False by default), the reference here {mode}")
     return f"{peer} says {fld}={theirs}, the reference {fld}={ours}"
 
 
@@ -329,13 +339,13 @@ def _tld_of(case: Case) -> str:
     return case.author.rpartition(".")[2]
 
 
-def compare(ref: list[Verdict], peer: Peer, theirs: list[Verdict],
-            cases: Sequence[Case]) -> tuple[Counter[str], dict[tuple[str, ...], list[int]]]:
+def compare(ref: list[Verdict], peer: Peer, theirs: list[Verdict], cases: Sequence[Case],
+            mode: str) -> tuple[Counter[str], dict[tuple[str, ...], list[int]]]:
     agree: Counter[str] = Counter()
     groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for i, (a, b) in enumerate(zip(ref, theirs, strict=True)):
         if b == (CRASH, CRASH, CRASH):  # one line for a crash, not one per method
-            text = reason(peer.name, "all", "-", CRASH, cases[i], peer.details[i])
+            text = reason(peer.name, "all", "-", CRASH, cases[i], peer.details[i], mode)
             groups[("all", "/".join(a), CRASH, cases[i].kind, text)].append(i)
             continue
         for j, fld in enumerate(FIELDS):
@@ -343,15 +353,15 @@ def compare(ref: list[Verdict], peer: Peer, theirs: list[Verdict],
                 agree[fld] += 1
             else:
                 text = reason(peer.name, fld, a[j], b[j], cases[i],
-                              peer.details[i] if i < len(peer.details) else None)
+                              peer.details[i] if i < len(peer.details) else None, mode)
                 groups[(fld, a[j], b[j], cases[i].kind, text)].append(i)
         agree["all"] += a == b
     return agree, groups
 
 
 def print_comparison(ref_name: str, ref: list[Verdict], peer: Peer, theirs: list[Verdict],
-                     cases: Sequence[Case], limit: int) -> None:
-    agree, groups = compare(ref, peer, theirs, cases)
+                     cases: Sequence[Case], limit: int, mode: str) -> None:
+    agree, groups = compare(ref, peer, theirs, cases, mode)
     n = len(cases)
     print(f"  {ref_name} vs {peer.name}: all three equal on {agree['all']}/{n}; "
           + ", ".join(f"{f} {agree[f]}/{n}" for f in FIELDS))
@@ -377,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
                          "on the Public Suffix List, e.g. com, shows authheaders on real names")
     ap.add_argument("--authheaders-subset", type=int, default=24, metavar="N",
                     help="messages timed for authheaders per round (0: all); verdicts use all")
+    ap.add_argument("--dmarc-mode", choices=["tree-walk", "psl"], default=None,
+                    help="mailauth's DMARC mode (default: its own, the RFC 9989 tree walk); "
+                         "psl is RFC 7489's, as authheaders does")
     ap.add_argument("--no-node", action="store_true")
     ap.add_argument("--no-authheaders", action="store_true")
     ap.add_argument("--node", type=Path, default=NODE_BIN, help="the Node 22 binary")
@@ -398,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         print("mailauth: mailauth.authenticate() is not there yet: running the peers only "
               "(no mailauth figures)")
     else:
-        peers.append(mailauth_peer(corpus, authenticate))
+        peers.append(mailauth_peer(corpus, authenticate, args.dmarc_mode))
 
     with tempfile.TemporaryDirectory(prefix="bench-authenticate-") as tmp:
         if not args.no_node:
@@ -456,8 +469,11 @@ def main(argv: list[str] | None = None) -> int:
     if ref_name in verdicts and others:
         print(f"verdicts (spf, dkim, dmarc) per message, against {ref_name}'s:")
         for peer in others:
+            mode = ("the RFC 9989 tree walk" if ref_name == "node" else
+                    "RFC 7489's Public Suffix List" if args.dmarc_mode == "psl" else
+                    "mailauth's default (RFC 9989 tree walk)")
             print_comparison(ref_name, verdicts[ref_name], peer, verdicts[peer.name], cases,
-                             args.show)
+                             args.show, mode)
         if len(verdicts) == 3:
             same = sum(a == b == c for a, b, c in zip(*verdicts.values(), strict=True))
             print(f"  all three peers equal on {same}/{len(cases)} messages")
