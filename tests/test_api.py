@@ -55,6 +55,8 @@ PUBLIC = {
         "evaluate_flow", "is_dmarc_record", "organizational_domain",
         "organizational_domain_flow", "parse_record", "walk_names",
     },
+    "mailauth.authres": {"AuthenticationResults", "Property", "ResInfo", "from_message",
+                         "parse", "remove_forged", "trusted"},
     "mailauth.umbrella": {"AuthResults", "IPRevResult", "authenticate", "authenticate_flow",
                           "check_iprev", "iprev_flow"},
     "mailauth.psl": {"PublicSuffixList", "StalePublicSuffixListWarning",
@@ -86,7 +88,7 @@ def test_errors_are_what_they_promise() -> None:
 
 def _public_modules() -> list[types.ModuleType]:
     names = ["mailauth", "mailauth.flows", "mailauth.message", "mailauth.testing",
-             "mailauth.spf", "mailauth.dkim", "mailauth.dmarc", "mailauth.umbrella",
+             "mailauth.spf", "mailauth.dkim", "mailauth.dmarc", "mailauth.umbrella", "mailauth.authres",
              "mailauth.psl", "mailauth.resolvers", "mailauth.fetchers"]
     return [importlib.import_module(n) for n in names]
 

@@ -184,3 +184,17 @@ def test_authenticate_flow_driven_by_hand(dns: FakeResolver) -> None:
              Query("_dmarc.example.org", "TXT"))
     result = drive(flow, [first], resolver=dns)
     assert result.dmarc.status is Status.PASS
+
+
+def test_stamp_removes_forged_fields_and_adds_ours(dns: FakeResolver) -> None:
+    forged = (b"Authentication-Results: MX.example.net; dmarc=pass\r\n"
+              b"Authentication-Results: other.example; dkim=fail\r\n" + MESSAGE)
+    r = mailauth.authenticate(forged, **ENVELOPE).run(dns)
+    out = r.stamp(forged, "mx.example.net")
+    assert out.startswith(r.header("mx.example.net").encode() + b"\r\n")
+    assert out.count(b"Authentication-Results: MX.example.net") == 0
+    assert b"Authentication-Results: other.example; dkim=fail\r\n" in out
+    assert out.endswith(MESSAGE)
+    lf = mailauth.authenticate(MESSAGE.replace(b"\r\n", b"\n")).run(dns)
+    stamped = lf.stamp(MESSAGE.replace(b"\r\n", b"\n"), "mx.example.net")
+    assert b"\r" not in stamped

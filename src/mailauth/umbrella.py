@@ -98,6 +98,22 @@ class AuthResults(Displayed):
         words = [r.split(" ") for r in self.resinfos()]
         return authentication_results(authserv_id.strip(), words, width=width)
 
+    def stamp(self, message: bytes, authserv_id: str) -> bytes:
+        """The message with this result's Authentication-Results field on top, after
+        removing every field that claims ``authserv_id`` (RFC 8601 §5: those came from
+        outside and are forged). The field's line ends follow the message's (CRLF, or
+        LF for a message with bare LF line ends); the rest is unchanged.
+        """
+        if not isinstance(message, bytes | bytearray):
+            raise ArgumentTypeError(f"the message is bytes, not {type(message).__name__}")
+        from .authres import remove_forged
+
+        field = self.header(authserv_id).encode("ascii") + b"\r\n"
+        first = bytes(message[:message.find(b"\n") + 1])
+        if first.endswith(b"\n") and not first.endswith(b"\r\n"):
+            field = field.replace(b"\r\n", b"\n")
+        return field + remove_forged(bytes(message), authserv_id)
+
     def __str__(self) -> str:
         parts = [f"spf={self.spf.status}", f"dkim={self.dkim.status}",
                  f"dmarc={self.dmarc.status}"]
