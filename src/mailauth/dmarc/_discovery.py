@@ -284,16 +284,26 @@ def _discover_psl(author_domain: str, first: RecordLookup, psl: PublicSuffixList
                      f"no DMARC record at {first.name} or {second.name}")
 
 
-def domain_exists_flow(domain: str) -> Flow[bool | None]:
-    """Whether a domain exists for ``np=`` (RFC 9989 §4.7, "Non-existent Domains").
+def domain_exists_flow(domain: str, *, mode: Mode = "tree-walk") -> Flow[bool | None]:
+    """Whether a domain exists, for ``np=`` (RFC 9989 §4.7 np, §3.2 "Non-existent Domains").
 
-    A domain does not exist when its A, AAAA and MX queries all get NXDOMAIN or
-    NODATA; the three go out together. None when one failed and none answered.
+    RFC 9989 takes RFC 8020's meaning: a name whose query gets NXDOMAIN does not exist
+    (nor does any name below it); an answer with records, or NODATA (the name exists
+    without records of that type, or has names below it), means it exists. One A query
+    tells. In ``"psl"`` mode the older, broader definition of RFC 9091 (where ``np``
+    comes from, as an extension of RFC 7489) is kept: a domain does not exist when its
+    A, AAAA and MX queries all get NXDOMAIN or NODATA; the three go out together.
+    None when a query failed and the answers do not tell.
     """
-    answers = yield from query_all((Query(domain, "A"), Query(domain, "AAAA"),
-                                    Query(domain, "MX")))
-    if any(a.outcome is Outcome.OK for a in answers):
-        return True
-    if any(a.outcome is Outcome.TEMPFAIL for a in answers):
+    if mode == "psl":
+        answers = yield from query_all((Query(domain, "A"), Query(domain, "AAAA"),
+                                        Query(domain, "MX")))
+        if any(a.outcome is Outcome.OK for a in answers):
+            return True
+        if any(a.outcome is Outcome.TEMPFAIL for a in answers):
+            return None
+        return False
+    answer = yield from query(domain, "A")
+    if answer.outcome is Outcome.TEMPFAIL:
         return None
-    return False
+    return answer.outcome is not Outcome.NXDOMAIN
