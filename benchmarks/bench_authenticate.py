@@ -20,18 +20,19 @@ one DNS table serves all three verifiers.
                answered from the same table, as tests/pyspf_fake.py does). It rebuilds
                the Public Suffix List on every lookup, so it is timed on a subset.
 
-Each peer first makes one untimed pass over the whole corpus (its verdicts, and a
-warm-up); then the peers are timed in turn in each of ``--repeat`` rounds, so a machine
+Each peer first makes one untimed pass over the whole corpus (its verdicts), mailauth
+and Node then untimed passes for ``--warmup`` seconds (Node's JIT needs a few dozen
+passes to settle: with one pass of warm-up it shows about half its steady speed);
+then the peers are timed in turn in each of ``--repeat`` rounds, so a machine
 that speeds up or slows down during the run moves all of them alike, and each keeps its
 best round. Prints messages/second, the range over rounds, the ratios, and the verdicts
 compared message by message with mailauth's (with Node's, while mailauth has no
 ``authenticate``), each disagreement with a short reason.
 
 Run: ``python benchmarks/bench_authenticate.py [--messages 240] [--repeat 7] [--seed 1]
-[--tld example] [--dmarc-mode tree-walk|psl] [--authheaders-subset 24] [--no-node]
-[--no-authheaders]``; first
-``npm install`` in benchmarks/node (Node 22 comes from the npm package ``node``) and
-``pip install authheaders``.
+[--tld example] [--dmarc-mode tree-walk|psl] [--warmup 5] [--authheaders-subset 24]
+[--no-node] [--no-authheaders]``; first ``npm ci`` in benchmarks/node (Node 22 comes
+from the npm package ``node``) and ``pip install authheaders``.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class Peer:
     round: Callable[[], float]        # seconds for one pass over its timed messages
     timed: int                        # how many messages a round covers
     note: str = ""
+    warmup: Callable[[float], int] = lambda seconds: 0  # untimed passes for that long
     details: list[Any] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     close: Callable[[], None] = lambda: None
@@ -133,8 +135,16 @@ def mailauth_peer(corpus: Corpus, authenticate: Callable[..., Any], mode: str | 
                          **extra).run(resolver)
         return time.perf_counter() - t
 
+    def warmup(seconds: float) -> int:
+        passes, t = 0, time.perf_counter()
+        while time.perf_counter() - t < seconds:
+            one_round()
+            passes += 1
+        return passes
+
     version = getattr(mailauth, "__version__", "?")
-    return Peer("mailauth", f"mailauth {version}", verdicts, one_round, len(cases), note)
+    return Peer("mailauth", f"mailauth {version}", verdicts, one_round, len(cases), note,
+                warmup)
 
 
 # ---- Node --------------------------------------------------------------------------------
@@ -170,6 +180,9 @@ def node_peer(corpus_json: Path, node: Path) -> Peer:
     def one_round() -> float:
         return float(ask("round")["seconds"])
 
+    def warmup(seconds: float) -> int:
+        return int(ask(f"warmup {seconds}")["passes"])
+
     def close() -> None:
         try:
             stdin.write("quit\n")
@@ -179,7 +192,7 @@ def node_peer(corpus_json: Path, node: Path) -> Peer:
             proc.kill()
             proc.wait()
 
-    peer.verdicts, peer.round, peer.close = verdicts, one_round, close
+    peer.verdicts, peer.round, peer.warmup, peer.close = verdicts, one_round, warmup, close
     return peer
 
 
@@ -385,6 +398,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tld", default="example",
                     help="top-level domain of the corpus (default example, RFC 2606); a TLD "
                          "on the Public Suffix List, e.g. com, shows authheaders on real names")
+    ap.add_argument("--warmup", type=float, default=5.0, metavar="SECONDS",
+                    help="untimed passes before the rounds, for mailauth and Node (V8 needs "
+                         "a few dozen passes to reach its optimizing tiers); authheaders gets "
+                         "its verdict pass only")
     ap.add_argument("--authheaders-subset", type=int, default=24, metavar="N",
                     help="messages timed for authheaders per round (0: all); verdicts use all")
     ap.add_argument("--dmarc-mode", choices=["tree-walk", "psl"], default=None,
@@ -432,11 +449,13 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         try:
             verdicts: dict[str, list[Verdict]] = {}
-            for peer in peers:  # one untimed pass each: the verdicts, and a warm-up
+            for peer in peers:  # an untimed pass each for the verdicts, then the warm-up
                 t = time.perf_counter()
                 verdicts[peer.name] = peer.verdicts()
-                print(f"{peer.name}: verdict pass over {len(cases)} messages in "
-                      f"{time.perf_counter() - t:.1f} s")
+                took = time.perf_counter() - t
+                passes = peer.warmup(args.warmup)
+                print(f"{peer.name}: verdict pass over {len(cases)} messages in {took:.1f} s"
+                      + (f", then {passes} warm-up passes" if passes else ""))
             # The peers are timed in turn within each round, so that a machine getting
             # faster or slower during the run moves them all alike; each keeps its best.
             for _ in range(args.repeat):

@@ -4,11 +4,12 @@
 // `resolver` option. It times its own loop over the corpus, so process start-up and
 // module loading are not counted.
 //
-//   node authenticate.mjs CORPUS.json [--repeat 7]   one warm-up pass (verdicts), then
-//                                                    R timed rounds; prints one JSON object
-//   node authenticate.mjs CORPUS.json --serve        one JSON line per command read on stdin:
-//                                                    "verdicts", "round", "quit" (the Python
-//                                                    script alternates rounds with its peers)
+//   node authenticate.mjs CORPUS.json [--repeat 7] [--warmup 5]
+//       one pass for the verdicts, untimed passes for --warmup seconds (V8's optimizing
+//       tiers need a few dozen passes to settle), then R timed rounds; prints one JSON object
+//   node authenticate.mjs CORPUS.json --serve
+//       one JSON line per command read on stdin: "verdicts", "warmup SECONDS", "round",
+//       "quit" (the Python script alternates rounds with its peers)
 //
 // Run it with Node 22 from the npm package `node`: node_modules/.bin/node (npm install).
 
@@ -30,6 +31,8 @@ if (!corpusPath) {
 const repeatAt = args.indexOf('--repeat');
 const repeat = repeatAt >= 0 ? Number(args[repeatAt + 1]) : 7;
 const serve = args.includes('--serve');
+const warmupAt = args.indexOf('--warmup');
+const warmupSeconds = warmupAt >= 0 ? Number(args[warmupAt + 1]) : 5;
 
 const corpus = JSON.parse(readFileSync(corpusPath, 'utf-8'));
 const messages = corpus.messages.map(m => ({
@@ -148,6 +151,16 @@ const round = async () => {
     return { seconds, rate: messages.length / seconds };
 };
 
+const warmup = async seconds => {
+    const t0 = performance.now();
+    let passes = 0;
+    while ((performance.now() - t0) / 1000 < seconds) {
+        await pass(false);
+        passes++;
+    }
+    return { passes, seconds: (performance.now() - t0) / 1000 };
+};
+
 const header = { node: process.version, mailauth: mailauthVersion, messages: messages.length };
 
 if (serve) {
@@ -157,6 +170,8 @@ if (serve) {
         let reply;
         if (cmd === 'verdicts') {
             reply = { ...header, verdicts: await pass(true) };
+        } else if (cmd.startsWith('warmup')) {
+            reply = await warmup(Number(cmd.split(/\s+/)[1] || 0));
         } else if (cmd === 'round') {
             reply = await round();
         } else if (cmd === 'quit') {
@@ -168,10 +183,11 @@ if (serve) {
     }
     rl.close();
 } else {
-    const verdicts = await pass(true); // also the warm-up: the JIT has seen every path
+    const verdicts = await pass(true);
+    const warm = await warmup(warmupSeconds);
     const rounds = [];
     for (let i = 0; i < repeat; i++) {
         rounds.push(await round());
     }
-    process.stdout.write(JSON.stringify({ ...header, rounds, verdicts }) + '\n');
+    process.stdout.write(JSON.stringify({ ...header, warmup: warm, rounds, verdicts }) + '\n');
 }
