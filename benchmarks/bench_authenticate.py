@@ -315,8 +315,8 @@ def reason(peer: str, fld: str, ours: str, theirs: str, case: Case, detail: Any,
             return ("Node reports a body hash mismatch as dkim=neutral (\"body hash did not "
                     "verify\"); RFC 6376 §6.1.3 makes it a failed signature (dkim=fail)")
         if fld == "dmarc" and kind == "bounce-null-sender":
-            return ("null MAIL FROM: does the HELO identity's SPF pass count for DMARC? "
-                    "(RFC 7489 §4.1: yes; RFC 9989: MAIL FROM only)")
+            return ("null MAIL FROM: SPF then checks postmaster@HELO as the MAIL FROM "
+                    "identity (RFC 7208 §2.4); the two differ on aligning that HELO name")
         if fld == "dmarc" and kind in ("sibling-org", "deep-subdomain", "intermediate-record"):
             return ("Organizational Domain: Node's mailauth 7.x uses RFC 9989's DNS tree walk "
                     "(the Public Suffix List, tldts, only for its early DKIM alignment "
