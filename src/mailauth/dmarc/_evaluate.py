@@ -253,7 +253,7 @@ def evaluate_flow(discovery: Discovery, *, spf: SPFResult | None, dkim: DKIMResu
     if discovery.policy_domain != author:
         _, _, np = record.effective(mode)
         if np is not None:
-            exists = yield from domain_exists_flow(author)
+            exists = yield from domain_exists_flow(author, mode=mode)
     policy, tag, why = _policy(discovery, mode, exists)
     if exists is None:
         why += " (whether it exists could not be told: a DNS error; np not applied)"
