@@ -380,16 +380,10 @@ class _Reader:
 
     def skip_unit(self) -> None:
         """Skip one unit that makes no sense where it stands (never ";" or the end)."""
-        ch = self.peek()
-        if ch == '"':
+        if self.peek() == '"':
             self.quoted()
-        elif ch in "()":
-            if ch == "(":
-                self.comment()
-            else:
-                self.pos += 1
         elif self.match(_JUNK) is None:
-            self.pos += 1
+            self.pos += 1  # ")": white space, "(" and ";" never reach here
 
     def skip_resinfo(self) -> None:
         """Skip to the ";" that ends the current resinfo, or to the end."""
@@ -589,8 +583,8 @@ class _Reader:
         if known is not None:
             results, rfc = known
             if result not in results:
-                self.warn(f"{method}={result}: {result!r} is not a {method} result "
-                          f"({rfc}); kept as written")
+                self.warn(f"{method}={result}: {result!r} is not one of the results of "
+                          f"{method} ({rfc}); kept as written")
         elif not KEYWORD_RE.fullmatch(method) or not KEYWORD_RE.fullmatch(result):
             self.warn(f"{method}={result} is not Keyword=Keyword (RFC 8601 §2.2); "
                       "kept as written")
