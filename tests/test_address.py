@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import string
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailauth._address import (
+    _SIMPLE_FROM,
     Address,
     Group,
+    _from_domains_reference,
     decode_encoded_words,
     from_domains,
     parse_address_list,
@@ -467,3 +471,41 @@ def test_hostile_input_of_100_kb_finishes(text: str) -> None:
     for parse in (parse_address_list, from_domains):
         with contextlib.suppress(ParseError):
             parse(text)
+
+
+# --- from_domains' fast path against the full reader ------------------------------------
+
+_ATOM = st.text(alphabet=string.ascii_letters + string.digits + "!#$%&'*+-/=?^_`{|}~",
+                min_size=1, max_size=6)
+_LABEL = st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=1, max_size=6)
+_FROM_PIECES = st.lists(st.one_of(
+    _ATOM, _LABEL, st.sampled_from([" ", "\t", "@", ".", "<", ">", '"', "(", ")", ",", ";",
+                                     ":", "\\", "[", "]", "\r\n ", "é", "=?utf-8?q?x?="])),
+    max_size=14).map("".join)
+
+
+def _outcome(fn: Callable[[str], tuple[str, ...]], text: str) -> object:
+    try:
+        return fn(text)
+    except ParseError as exc:
+        return ("ParseError", str(exc))
+
+
+@given(st.one_of(
+    _FROM_PIECES,
+    st.builds(lambda name, local, labels: f"{name} <{local}@{'.'.join(labels)}>",
+              st.one_of(_ATOM, st.just('"Doe, Jane"'), st.just("")), _ATOM,
+              st.lists(_LABEL, min_size=1, max_size=4)),
+    st.builds(lambda local, labels: f"{local}@{'.'.join(labels)}", _ATOM,
+              st.lists(_LABEL, min_size=1, max_size=4))))
+@settings(max_examples=600)
+def test_from_domains_fast_path_agrees_with_the_full_reader(text: str) -> None:
+    assert _outcome(from_domains, text) == _outcome(_from_domains_reference, text)
+
+
+@pytest.mark.parametrize("text", [
+    "alice@example.org", "Alice Example <alice@example.org>", '"Doe, Jane" <j@x.example>',
+    "  a.b@sub.example.org  ", "x <a@b.c>", "a@1.2.3.4", "a@-x.example"])
+def test_from_domains_fast_path_is_taken_for_the_usual_shapes(text: str) -> None:
+    assert _SIMPLE_FROM.fullmatch(text) is not None
+    assert _outcome(from_domains, text) == _outcome(_from_domains_reference, text)
