@@ -526,11 +526,12 @@ class _Reader:
             if self.peek() == ";":
                 self.warn("an empty resinfo (';;') is skipped")
                 return None
-            return self.methodspec(comments)
+            return self.resinfo_body(comments)
         finally:
             self.collect = None
 
-    def methodspec(self, comments: list[str]) -> ResInfo | _NoneMarker | None:
+    def resinfo_body(self, comments: list[str]) -> ResInfo | _NoneMarker | None:
+        """methodspec, then reasonspec and propspecs up to the next ';' (RFC 8601 §2.2)."""
         start = self.pos
         name = self.match(_NAME)
         if name is None:
