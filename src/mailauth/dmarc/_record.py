@@ -184,7 +184,9 @@ def parse_record(text: str) -> DMARCRecord:
             warnings.append(f"{part.strip()!r} is not a tag=value pair; ignored (RFC 9989 §4.7)")
             continue
         name, value = match.group(1).lower(), match.group(2)
-        printable = all(" " <= ch <= "~" for ch in value)
+        # dmarc-value is printable ASCII, and the URI lists also allow WSP around their
+        # commas (dmarc-urilist): a tab is whitespace, not a foreign character.
+        printable = all(" " <= ch <= "~" or ch == "\t" for ch in value)
         if printable:
             tags.append((name, value))
         # The first occurrence of a tag is the one read, valid or not.
