@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from .._address import from_domains
 from .._flow import Flow, gather, returned
@@ -194,25 +194,29 @@ def evaluate_flow(discovery: Discovery, *, spf: SPFResult | None, dkim: DKIMResu
         whether a message falls inside ``pct=`` (``random.random`` by default).
     """
     mode, author = discovery.mode, discovery.author_domain
-    base = DMARCResult(status=Status.NONE, reason="", author_domain=author, mode=mode,
-                       lookups=discovery.lookups, authors=(author,),
-                       policy_domain=discovery.policy_domain,
-                       org_domain=discovery.org_domain, record=discovery.record)
+
+    def result(status: Status, reason: str, **facts: Any) -> DMARCResult:
+        """The result, made once (dataclasses.replace would make it twice)."""
+        facts.setdefault("lookups", discovery.lookups)
+        facts.setdefault("org_domain", discovery.org_domain)
+        return DMARCResult(status=status, reason=reason, author_domain=author, mode=mode,
+                           authors=(author,), policy_domain=discovery.policy_domain,
+                           record=discovery.record, **facts)
+
     if discovery.tempfail is not None:
-        return replace(base, status=Status.TEMPERROR,
-                       reason=f"the DMARC policy of {author} cannot be found: "
-                              f"{discovery.tempfail.describe()}")
+        return result(Status.TEMPERROR, f"the DMARC policy of {author} cannot be found: "
+                                        f"{discovery.tempfail.describe()}")
     record = discovery.record
     if record is None:
-        return replace(base, reason=f"{author} has no DMARC policy: {discovery.how}")
+        return result(Status.NONE, f"{author} has no DMARC policy: {discovery.how}")
     warnings = record.warnings
     if not record.usable(mode):
         bad = ", ".join(f"{t}={dict(record.tags).get(t, '')!r}" for t in record.invalid
                         if t in ("p", "sp", "np")) or "p is missing"
-        return replace(base, warnings=warnings,
-                       reason=f"the DMARC record at _dmarc.{discovery.policy_domain} cannot "
-                              f"be used ({bad}, and no valid rua): RFC 9989 §4.10.1 says to "
-                              "apply no DMARC processing")
+        return result(Status.NONE, f"the DMARC record at _dmarc.{discovery.policy_domain} "
+                                   f"cannot be used ({bad}, and no valid rua): RFC 9989 "
+                                   "§4.10.1 says to apply no DMARC processing",
+                      warnings=warnings)
     idents = _identifiers(spf, dkim)
     modes = {"spf": record.aspf, "dkim": record.adkim}
     needed = [i.domain for i in idents if i.result is Status.PASS and i.domain != author
@@ -244,10 +248,9 @@ def evaluate_flow(discovery: Discovery, *, spf: SPFResult | None, dkim: DKIMResu
     passing = [a for a in alignment if a.passed]
     if passing:
         policy, tag, why = _policy(discovery, mode, True)
-        return replace(base, status=Status.PASS, alignment=alignment, lookups=lookups,
-                       org_domain=org_domain, policy=policy, policy_tag=tag,
-                       policy_reason=why, warnings=warnings,
-                       reason="aligned pass: " + ", ".join(_short(a) for a in passing))
+        return result(Status.PASS, "aligned pass: " + ", ".join(_short(a) for a in passing),
+                      alignment=alignment, lookups=lookups, org_domain=org_domain,
+                      policy=policy, policy_tag=tag, policy_reason=why, warnings=warnings)
     unknown = [a for a in alignment if a.result is Status.PASS and a.aligned is None]
     exists: bool | None = True
     if discovery.policy_domain != author:
@@ -258,10 +261,10 @@ def evaluate_flow(discovery: Discovery, *, spf: SPFResult | None, dkim: DKIMResu
     if exists is None:
         why += " (whether it exists could not be told: a DNS error; np not applied)"
     if unknown:
-        return replace(base, status=Status.TEMPERROR, alignment=alignment, lookups=lookups,
-                       org_domain=org_domain, policy=policy, policy_tag=tag,
-                       policy_reason=why, warnings=warnings,
-                       reason="no identifier is known to be aligned: " + unknown[0].explanation)
+        return result(Status.TEMPERROR,
+                      "no identifier is known to be aligned: " + unknown[0].explanation,
+                      alignment=alignment, lookups=lookups, org_domain=org_domain,
+                      policy=policy, policy_tag=tag, policy_reason=why, warnings=warnings)
     disposition, testing, note = _disposition(policy, record_t=record.t, pct=record.pct,
                                               mode=mode, sample=sample)
     if not alignment:
@@ -270,10 +273,11 @@ def evaluate_flow(discovery: Discovery, *, spf: SPFResult | None, dkim: DKIMResu
         why_fail = "no SPF or DKIM identifier passed"
     else:
         why_fail = "no identifier that passed is aligned with " + author
-    return replace(base, status=Status.FAIL, alignment=alignment, lookups=lookups,
-                   org_domain=org_domain, policy=policy, policy_tag=tag, policy_reason=why,
-                   disposition=disposition, testing=testing, warnings=warnings,
-                   reason=f"{why_fail}; policy {tag}={policy}, disposition {disposition}{note}")
+    return result(Status.FAIL,
+                  f"{why_fail}; policy {tag}={policy}, disposition {disposition}{note}",
+                  alignment=alignment, lookups=lookups, org_domain=org_domain, policy=policy,
+                  policy_tag=tag, policy_reason=why, disposition=disposition,
+                  testing=testing, warnings=warnings)
 
 
 def _short(a: Alignment) -> str:
