@@ -25,7 +25,7 @@ from ._iprev import IPRevResult, check_iprev, iprev_flow
 from ._message import Message, MessageSource, parse_message
 from .dkim import DKIMResult, verify_dkim_flow
 from .dmarc import DMARCResult, Mode, check_mode, discover_policy_flow
-from .dmarc._evaluate import _problem_result, author_domains, combine, evaluate_flow
+from .dmarc._evaluate import author_domains, combine, evaluate_flow, problem_result
 from .errors import ArgumentTypeError, UsageError
 from .psl import PublicSuffixList
 from .spf import SPFResult, check_spf_flow
@@ -195,7 +195,7 @@ def authenticate_flow(message: Message, *, ip: str | None, helo: str | None,
         gather(*(discover_policy_flow(d, mode=dmarc_mode, psl=psl) for d in evaluate)))
     if not evaluate:
         assert problem is not None
-        dmarc = _problem_result(message, domains, problem, dmarc_mode, strict_authors)
+        dmarc = problem_result(domains, problem, dmarc_mode, strict_authors)
     else:
         results = []
         for discovery in discoveries:

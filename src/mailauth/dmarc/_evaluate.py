@@ -31,7 +31,7 @@ from ._discovery import (
 from ._record import Mode, Policy
 from ._result import Alignment, Disposition, DMARCResult
 
-__all__ = ["author_domains", "check_dmarc_flow", "evaluate_flow"]
+__all__ = ["author_domains", "check_dmarc_flow", "combine", "evaluate_flow", "problem_result"]
 
 _LOWER: dict[Policy, Disposition] = {"reject": "quarantine", "quarantine": "none",
                                      "none": "none"}
@@ -311,8 +311,10 @@ def _all_lookups(first: tuple[RecordLookup, ...], orgs: dict[str, Organizational
     return tuple(seen.values())
 
 
-def _problem_result(message: Message, domains: tuple[str, ...], problem: str, mode: Mode,
-                    strict: bool) -> DMARCResult:
+def problem_result(domains: tuple[str, ...], problem: str, mode: Mode, strict: bool
+                   ) -> DMARCResult:
+    """The permerror for a message without exactly one author domain (RFC 9989 §5.3.1):
+    disposition ``reject`` under ``strict_authors``, else ``none``."""
     disposition: Disposition = "reject" if strict else "none"
     tail = (" DMARC cannot be applied; strict_authors=True treats such a message as one to "
             "reject" if strict else " DMARC cannot be applied")
@@ -331,7 +333,7 @@ def check_dmarc_flow(message: Message, *, spf: SPFResult | None, dkim: DKIMResul
     """
     domains, problem = author_domains(message)
     if problem is not None and (strict_authors or not domains):
-        return _problem_result(message, domains, problem, mode, strict_authors)
+        return problem_result(domains, problem, mode, strict_authors)
     discoveries = yield from gather(*(discover_policy_flow(d, mode=mode, psl=psl)
                                       for d in domains))
     results = []
