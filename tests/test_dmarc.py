@@ -429,6 +429,16 @@ def test_psl_mode_stops_at_several_records_at_the_author_domain() -> None:
     assert walked.policy_domain == "example.com"
 
 
+def test_psl_mode_a_tempfail_at_the_organizational_domain() -> None:
+    resolver = FakeResolver(REJECT, tempfail=["_dmarc.example.com"])
+    found = drive(discover_policy_flow("a.example.com", mode="psl", psl=PSL),
+                  [Q("_dmarc.a.example.com"), Q("_dmarc.example.com")], resolver=resolver)
+    assert found.record is None and found.tempfail is found.lookups[1]
+    assert found.org_domain == "example.com"
+    result = run(resolver, "x@a.example.com", mode="psl", psl=PSL)
+    assert result.status is Status.TEMPERROR and result.policy is None
+
+
 def test_a_tempfail_ends_the_walk_at_once() -> None:
     resolver = FakeResolver(REJECT, tempfail=["_dmarc.b.example.com"])
     found = drive(discover_policy_flow("a.b.example.com"),
@@ -479,6 +489,11 @@ def test_in_psl_mode_a_domain_without_a_aaaa_mx_does_not_exist() -> None:
     mx = (Q("mx.example.com", "A"), Q("mx.example.com", "AAAA"), Q("mx.example.com", "MX"))
     assert drive(domain_exists_flow("mx.example.com", mode="psl"), [mx],
                  resolver=resolver) is True
+    failing = FakeResolver(tempfail=[("gone.example.com", "AAAA")])
+    gone = (Q("gone.example.com", "A"), Q("gone.example.com", "AAAA"),
+            Q("gone.example.com", "MX"))
+    assert drive(domain_exists_flow("gone.example.com", mode="psl"), [gone],
+                 resolver=failing) is None
 
 
 def test_a_failing_check_asks_whether_the_author_domain_exists_only_for_np() -> None:
@@ -616,6 +631,9 @@ def test_each_identifier_says_why_it_aligned_or_not() -> None:
     assert unrelated == ("DKIM d=other.com s=s2 passed but is not aligned with From domain "
                          "example.com (relaxed: organizational domains other.com ≠ example.com)")
     assert failed.startswith("DKIM d=example.com s=s3 did not pass (fail: r)")
+    sub_failed = run(REJECT, "a@example.com",
+                     dkim=dkim(("mail.example.com", "s", Status.FAIL))).alignment[0]
+    assert sub_failed.aligned is None and not sub_failed.passed   # not evaluated
     assert [a.label for a in result.alignment] == [
         "SPF example.com", "DKIM d=mail.example.com s=s1", "DKIM d=other.com s=s2",
         "DKIM d=example.com s=s3"]
@@ -895,7 +913,7 @@ def test_ten_thousand_from_fields() -> None:
 
 def test_ten_thousand_author_domains_are_bounded() -> None:
     """With strict_authors=False every author domain is discovered and evaluated: a
-    message with 10,000 From domains makes 20,000 _dmarc queries and a result whose
+    message with 10,000 From domains makes 10,002 _dmarc queries and a result whose
     reason lists all 10,000 (about 250 kB). The work per message must stay bounded
     (RFC 9989 §4.10 bounds a walk for the same reason: a denial of service on the
     receiver); RFC 9989 §5.3.1 lets a receiver refuse such a message."""
