@@ -157,8 +157,9 @@ def parse_record(text: str) -> DMARCRecord:
     keeps its first value. Everything after ``v=DMARC1`` is read leniently (see the
     module's docstring): discarded values are listed in ``invalid`` and ``warnings``.
 
-    :raises ParseError: when the text does not start with ``v=DMARC1``, or holds a
-        character outside printable ASCII and whitespace (a TXT record of another kind).
+    :raises ParseError: when the text does not start with ``v=DMARC1`` (a TXT record of
+        another kind). A value holding characters outside printable ASCII is discarded
+        like any other invalid value.
     :raises ArgumentTypeError: for anything but a ``str``.
     """
     if not isinstance(text, str):
