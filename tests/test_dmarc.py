@@ -857,7 +857,8 @@ def test_pretty_text_for_ipython() -> None:
     assert "  author domain: example.com" in lines
     assert "  mode: DNS tree walk (RFC 9989)" in lines
     assert "  found at: _dmarc.example.com" in lines
-    assert "  disposition: quarantine (lowered: testing)" in lines
+    assert "  disposition: quarantine" in lines
+    assert "  testing: the policy applies one level lower: quarantine (t=y, or outside pct)" in lines
     row = ("  - DKIM d=other.example s=sel: pass (DKIM d=other.example s=sel passed but is "
            "not aligned with From domain example.com (relaxed: organizational domains "
            "other.example ≠ example.com))")

@@ -18,13 +18,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ._arguments import (
+    check_bool,
+    check_int,
+    check_message,
+    check_mode,
+    check_number,
+    check_psl,
+)
 from ._display import Card, Displayed, Part
 from ._flow import Check, Flow, gather, returned
 from ._headerfmt import authentication_results, resinfo
 from ._iprev import IPRevResult, check_iprev, iprev_flow
 from ._message import Message, MessageSource, parse_message
 from .dkim import DKIMResult, verify_dkim_flow
-from .dmarc import DMARCResult, Mode, check_mode, discover_policy_flow
+from .dmarc import DMARCResult, Mode, discover_policy_flow
 from .dmarc._evaluate import author_domains, combine, evaluate_flow, problem_result
 from .errors import ArgumentTypeError, UsageError
 from .psl import PublicSuffixList
@@ -250,8 +258,13 @@ def authenticate(message: MessageSource | Message, *, ip: str | None = None,
     if now is not None and (isinstance(now, bool) or not isinstance(now, int | float)):
         raise ArgumentTypeError(f"now is a number of seconds since the epoch, not "
                                 f"{type(now).__name__}")
-    if isinstance(message, str):
-        raise ArgumentTypeError("the message is bytes or a binary file, not str")
+    check_message(message)
+    check_psl(psl)
+    for name, flag in (("trust_received", trust_received), ("iprev", iprev),
+                       ("strict_authors", strict_authors), ("allow_sha1", allow_sha1)):
+        check_bool(name, flag)
+    check_int("min_rsa_bits", min_rsa_bits, minimum=0)
+    check_number("budget", budget, positive=True)
     parsed = message if isinstance(message, Message) else parse_message(message)
 
     def flow() -> Flow[AuthResults]:

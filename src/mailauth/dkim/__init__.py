@@ -15,12 +15,12 @@ number, where the verbs here read the clock).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TypeAlias
 
+from .._arguments import check_int, check_message, check_number
 from .._flow import Check, Flow
 from .._message import Message, MessageSource, parse_message
 from ..errors import ArgumentTypeError, UsageError
@@ -70,34 +70,6 @@ def _seconds(now: float | int | datetime | Callable[[], float]) -> float:
     return float(now)
 
 
-def _check_message(message: object) -> None:
-    """Caller mistakes about the message, said in one line before anything is read."""
-    if isinstance(message, str):
-        raise ArgumentTypeError("the message is bytes or a binary file, not str: pass the "
-                                "raw bytes (open the file with 'rb', or encode the text)")
-    if not isinstance(message, bytes | bytearray | memoryview | Message) \
-            and not hasattr(message, "readline"):
-        raise ArgumentTypeError(f"the message is bytes or a binary file, not "
-                                f"{type(message).__name__}")
-    if getattr(message, "closed", False):
-        raise UsageError("the message file is closed; pass an open binary file or bytes")
-
-
-def _check_int(name: str, value: object, *, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ArgumentTypeError(f"{name}= is an int, not {type(value).__name__}")
-    if value < minimum:
-        raise UsageError(f"{name}= must be at least {minimum}, not {value}")
-
-
-def _check_number(name: str, value: object, *, positive: bool = False) -> None:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise ArgumentTypeError(f"{name}= is a number of seconds, not {type(value).__name__}")
-    if math.isnan(value) or value < 0 or (positive and not value > 0):
-        raise UsageError(f"{name}= must be {'positive' if positive else 'at least 0'}, "
-                         f"not {value}")
-
-
 def _check_now(now: object) -> None:
     if not (callable(now) or isinstance(now, datetime)
             or (isinstance(now, int | float) and not isinstance(now, bool))):
@@ -137,18 +109,18 @@ def verify_dkim(message: MessageSource | Message, *, now: Clock = None,
     """
     # The usual arguments pass the first test of each line; the checks say what is wrong.
     if type(max_signatures) is not int or max_signatures < 1:
-        _check_int("max_signatures", max_signatures, minimum=1)
+        check_int("max_signatures", max_signatures, minimum=1)
     if type(min_rsa_bits) is not int or min_rsa_bits < 0:
-        _check_int("min_rsa_bits", min_rsa_bits, minimum=0)
+        check_int("min_rsa_bits", min_rsa_bits, minimum=0)
     if type(clock_skew) is not int or clock_skew < 0:
-        _check_number("clock_skew", clock_skew)
+        check_number("clock_skew", clock_skew)
     if type(budget) is not float or not budget > 0:
-        _check_number("budget", budget, positive=True)
+        check_number("budget", budget, positive=True)
     if now is not None and type(now) is not int and type(now) is not float:
         _check_now(now)
     file = None if isinstance(message, bytes | Message) else message
     if file is not None:
-        _check_message(file)
+        check_message(file)
     parsed = _as_message(message)
 
     def flow() -> Flow[DKIMResult]:
@@ -202,7 +174,7 @@ def sign_dkim(message: MessageSource | Message, *, domain: str, selector: str,
     :raises UsageError: (a ValueError) for arguments that cannot be signed with, such as
         a selector that is not one or ``x=`` not after ``t=``.
     """
-    _check_message(message)
+    check_message(message)
     if timestamp is True:
         # The edge: the public verb reads the clock.
         t: int | None = int(time.time())  # noqa: TID251

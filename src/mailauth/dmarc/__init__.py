@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .._arguments import check_bool, check_message, check_mode, check_number, check_psl
 from .._domain import normalize_domain
 from .._flow import Check, Flow
 from .._message import Message, MessageSource, parse_message
@@ -56,20 +57,6 @@ __all__ = [
     "walk_names",
 ]
 
-_MODES = ("tree-walk", "psl")
-
-
-def check_mode(mode: object) -> Mode:
-    """``mode`` checked: ``"tree-walk"`` or ``"psl"``."""
-    if mode == "tree-walk":
-        return "tree-walk"
-    if mode == "psl":
-        return "psl"
-    if not isinstance(mode, str):
-        raise ArgumentTypeError(f"mode is a str, not {type(mode).__name__}")
-    raise UsageError(f"mode is 'tree-walk' (RFC 9989) or 'psl' (RFC 7489), not {mode!r}")
-
-
 def _check_results(spf: object, dkim: object) -> None:
     from ..dkim import DKIMResult
     from ..spf import SPFResult
@@ -111,6 +98,13 @@ def check_dmarc(message: MessageSource | Message, *, spf: SPFResult | None,
     """
     checked = check_mode(mode)
     _check_results(spf, dkim)
+    check_message(message)
+    check_psl(psl)
+    check_bool("strict_authors", strict_authors)
+    check_number("budget", budget, positive=True)
+    if sample is not None and not callable(sample):
+        raise ArgumentTypeError(f"sample= is a function returning a float in [0, 1), not "
+                                f"{type(sample).__name__}")
     parsed = message if isinstance(message, Message) else parse_message(message)
 
     def flow() -> Flow[DMARCResult]:
@@ -129,6 +123,8 @@ def organizational_domain(name: str, *, mode: Mode = "tree-walk",
     :raises UsageError: for a name that is not a domain name.
     """
     checked = check_mode(mode)
+    check_psl(psl)
+    check_number("budget", budget, positive=True)
     if not isinstance(name, str):
         raise ArgumentTypeError(f"a domain name is a str, not {type(name).__name__}")
     try:

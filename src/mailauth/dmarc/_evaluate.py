@@ -31,7 +31,8 @@ from ._discovery import (
 from ._record import Mode, Policy
 from ._result import Alignment, Disposition, DMARCResult
 
-__all__ = ["author_domains", "check_dmarc_flow", "combine", "evaluate_flow", "problem_result"]
+__all__ = ["MAX_AUTHOR_DOMAINS", "author_domains", "check_dmarc_flow", "combine", "evaluate_flow",
+           "problem_result"]
 
 _LOWER: dict[Policy, Disposition] = {"reject": "quarantine", "quarantine": "none",
                                      "none": "none"}
@@ -80,6 +81,12 @@ class _Identifier(NamedTuple):
     label: str
     reason: str
     selector: str | None = None
+    testing: bool = False        # a DKIM key with t=y (RFC 6376 §3.6.1)
+
+    @property
+    def counts(self) -> bool:
+        """A pass that can make DMARC pass: not one whose key is in testing mode."""
+        return self.result is Status.PASS and not self.testing
 
 
 def _normalized(domain: str) -> str | None:
@@ -112,7 +119,7 @@ def _identifiers(spf: SPFResult | None, dkim: DKIMResult | None) -> list[_Identi
                 continue
             found.append(_Identifier("dkim", domain, sig.status,
                                      f"DKIM d={domain} s={sig.selector}", sig.reason,
-                                     sig.selector))
+                                     sig.selector, sig.testing))
     return found
 
 
@@ -120,6 +127,9 @@ def _explain(ident: _Identifier, author: str, mode: Literal["r", "s"], aligned: 
              orgs: dict[str, OrganizationalDomain]) -> str:
     """The sentence a postmaster reads about one identifier."""
     kind = "relaxed" if mode == "r" else "strict"
+    if ident.testing and ident.result is Status.PASS:
+        return (f"{ident.label} passed, but its key has t=y (testing): RFC 6376 §3.6.1 says "
+                "to treat the message as unsigned, so it cannot make DMARC pass")
     if ident.result is not Status.PASS:
         why = f": {ident.reason}" if ident.reason else ""
         return (f"{ident.label} did not pass ({ident.result}{why}), so it cannot make DMARC "
@@ -166,17 +176,15 @@ def _policy(discovery: Discovery, mode: Mode, exists: bool | None
     p, sp, np = record.effective(mode)
     author, where = discovery.author_domain, discovery.policy_domain
     rescued = "" if (p, sp, np) == (record.p or "none", record.sp, record.np) else (
-        "; the record's policy is unusable, so p=none (it has a valid rua, RFC 9989 "
-        "§4.10.1)")
+        "; the record's policy is unusable, so p=none (it has a valid rua, "
+        + ("RFC 7489 §6.6.3)" if mode == "psl" else "RFC 9989 §4.10.1)"))
     if author == where:
         return p, "p", f"the record is the author domain's own{rescued}"
-    if exists is False and np is not None:
-        return np, "np", (f"{author} does not exist (no A, AAAA or MX) and the record at "
+    if exists is False and np is not None:   # existence is asked only when np is set
+        how = ("no A, AAAA or MX, RFC 9091" if mode == "psl"
+               else "NXDOMAIN, RFC 9989 §3.2")
+        return np, "np", (f"{author} does not exist ({how}) and the record at "
                           f"_dmarc.{where} has np{rescued}")
-    if exists is False:
-        tag: Literal["p", "sp"] = "sp" if sp is not None else "p"
-        return sp or p, tag, (f"{author} does not exist, but the record at _dmarc.{where} "
-                              f"has no np, so {tag}{rescued}")
     if sp is not None:
         return sp, "sp", f"{author} is a subdomain of {where}{rescued}"
     return p, "p", f"{author} is a subdomain of {where}, whose record has no sp{rescued}"
@@ -211,15 +219,18 @@ def evaluate_flow(discovery: Discovery, *, spf: SPFResult | None, dkim: DKIMResu
         return result(Status.NONE, f"{author} has no DMARC policy: {discovery.how}")
     warnings = record.warnings
     if not record.usable(mode):
-        bad = ", ".join(f"{t}={dict(record.tags).get(t, '')!r}" for t in record.invalid
+        first: dict[str, str] = {}
+        for name, value in record.tags:
+            first.setdefault(name, value)
+        bad = ", ".join(f"{t}={first.get(t, '')!r}" for t in record.invalid
                         if t in ("p", "sp", "np")) or "p is missing"
+        rfc = "RFC 7489 §6.6.3" if mode == "psl" else "RFC 9989 §4.10.1"
         return result(Status.NONE, f"the DMARC record at _dmarc.{discovery.policy_domain} "
-                                   f"cannot be used ({bad}, and no valid rua): RFC 9989 "
-                                   "§4.10.1 says to apply no DMARC processing",
-                      warnings=warnings)
+                                   f"cannot be used ({bad}, and no valid rua): {rfc} says "
+                                   "to apply no DMARC processing", warnings=warnings)
     idents = _identifiers(spf, dkim)
     modes = {"spf": record.aspf, "dkim": record.adkim}
-    needed = [i.domain for i in idents if i.result is Status.PASS and i.domain != author
+    needed = [i.domain for i in idents if i.counts and i.domain != author
               and modes[i.method] == "r" and _share_suffix(i.domain, author)]
     orgs: dict[str, OrganizationalDomain] = {}
     if needed:
@@ -234,24 +245,27 @@ def evaluate_flow(discovery: Discovery, *, spf: SPFResult | None, dkim: DKIMResu
             aligned = True
         elif mode_i == "s" or not _share_suffix(ident.domain, author):
             aligned = False
-        elif ident.domain in orgs:
+        elif ident.domain in orgs and ident.counts:
             theirs = orgs[ident.domain].org_domain
             aligned = None if theirs is None or author_org is None else theirs == author_org
         else:
             aligned = None                        # did not pass: not evaluated
         rows.append(Alignment(ident.method, ident.domain, ident.result, aligned, mode_i,
                               orgs[ident.domain].org_domain if ident.domain in orgs else None,
-                              ident.selector, _explain(ident, author, mode_i, aligned, orgs)))
+                              ident.selector, _explain(ident, author, mode_i, aligned, orgs),
+                              ident.testing))
     alignment = tuple(rows)
     lookups = _all_lookups(discovery.lookups, orgs)
     org_domain = author_org
     passing = [a for a in alignment if a.passed]
     if passing:
         policy, tag, why = _policy(discovery, mode, True)
+        testing = mode == "tree-walk" and record.t and policy != "none"
         return result(Status.PASS, "aligned pass: " + ", ".join(_short(a) for a in passing),
                       alignment=alignment, lookups=lookups, org_domain=org_domain,
-                      policy=policy, policy_tag=tag, policy_reason=why, warnings=warnings)
-    unknown = [a for a in alignment if a.result is Status.PASS and a.aligned is None]
+                      policy=policy, policy_tag=tag, policy_reason=why, warnings=warnings,
+                      testing=testing)
+    unknown = [a for a in alignment if a.counts and a.aligned is None]
     exists: bool | None = True
     if discovery.policy_domain != author:
         _, _, np = record.effective(mode)
@@ -269,7 +283,7 @@ def evaluate_flow(discovery: Discovery, *, spf: SPFResult | None, dkim: DKIMResu
                                               mode=mode, sample=sample)
     if not alignment:
         why_fail = "the message has no SPF or DKIM identifier to align"
-    elif not any(a.result is Status.PASS for a in alignment):
+    elif not any(a.counts for a in alignment):
         why_fail = "no SPF or DKIM identifier passed"
     else:
         why_fail = "no identifier that passed is aligned with " + author
@@ -311,13 +325,30 @@ def _all_lookups(first: tuple[RecordLookup, ...], orgs: dict[str, Organizational
     return tuple(seen.values())
 
 
+MAX_AUTHOR_DOMAINS = 8
+"""With ``strict_authors=False``, the most author domains evaluated; a message with more
+is a permerror to reject (each domain costs a policy discovery of up to eight queries:
+RFC 9989 §4.10 bounds the work a message can cause, and §5.3.1 lets a receiver refuse)."""
+
+
 def problem_result(domains: tuple[str, ...], problem: str, mode: Mode, strict: bool
                    ) -> DMARCResult:
     """The permerror for a message without exactly one author domain (RFC 9989 §5.3.1):
-    disposition ``reject`` under ``strict_authors``, else ``none``."""
-    disposition: Disposition = "reject" if strict else "none"
-    tail = (" DMARC cannot be applied; strict_authors=True treats such a message as one to "
-            "reject" if strict else " DMARC cannot be applied")
+    disposition ``reject`` under ``strict_authors`` or with more than
+    :data:`MAX_AUTHOR_DOMAINS`, else ``none``."""
+    many = len(domains) > MAX_AUTHOR_DOMAINS
+    disposition: Disposition = "reject" if strict or many else "none"
+    if strict:
+        tail = (" DMARC cannot be applied; strict_authors=True treats such a message as one "
+                "to reject")
+    elif many:
+        tail = (f" More than {MAX_AUTHOR_DOMAINS} author domains are not evaluated; such a "
+                "message is one to reject")
+    else:
+        tail = " DMARC cannot be applied"
+    if len(problem) > 300:
+        problem = problem[:297] + "..."
+    domains = domains[:MAX_AUTHOR_DOMAINS * 4]
     return DMARCResult(status=Status.PERMERROR, reason=problem + "." + tail,
                        author_domain=domains[0] if len(domains) == 1 else None, mode=mode,
                        disposition=disposition, authors=domains, author_problem=problem)
@@ -332,7 +363,8 @@ def check_dmarc_flow(message: Message, *, spf: SPFResult | None, dkim: DKIMResul
     The flow behind :func:`mailauth.check_dmarc`; see there for the parameters.
     """
     domains, problem = author_domains(message)
-    if problem is not None and (strict_authors or not domains):
+    if problem is not None and (strict_authors or not domains
+                                or len(domains) > MAX_AUTHOR_DOMAINS):
         return problem_result(domains, problem, mode, strict_authors)
     discoveries = yield from gather(*(discover_policy_flow(d, mode=mode, psl=psl)
                                       for d in domains))
@@ -355,5 +387,7 @@ def combine(results: Sequence[DMARCResult], domains: tuple[str, ...], problem: s
         return results[0]
     worst = min(results, key=lambda r: _WORST.index(r.status))
     others = "; ".join(f"{r.author_domain}: {r.status}" for r in results if r is not worst)
+    lookups = {x.domain: x for r in results for x in r.lookups}
     return replace(worst, authors=domains, author_problem=problem,
+                   lookups=tuple(lookups.values()),
                    reason=f"{worst.reason} (of {len(results)} author domains; {others})")

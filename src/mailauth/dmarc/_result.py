@@ -14,6 +14,8 @@ from ._record import DMARCRecord, Mode, Policy
 __all__ = ["Alignment", "DMARCResult", "Disposition"]
 
 Disposition = Literal["none", "quarantine", "reject"]
+_ONE_LOWER: dict[Policy, Policy] = {"reject": "quarantine", "quarantine": "none",
+                                    "none": "none"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class Alignment:
     :param org_domain: the identifier's organizational domain, when it was needed.
     :param selector: for DKIM, the signature's ``s=``.
     :param explanation: the sentence a postmaster reads.
+    :param testing: a DKIM signature whose key has ``t=y``: its pass does not count.
     """
 
     method: Literal["spf", "dkim"]
@@ -41,11 +44,18 @@ class Alignment:
     org_domain: str | None = None
     selector: str | None = None
     explanation: str = ""
+    testing: bool = False
+
+    @property
+    def counts(self) -> bool:
+        """A pass that can make DMARC pass: not a DKIM pass whose key has t=y (RFC 6376
+        §3.6.1: such mail is treated as unsigned)."""
+        return self.result is Status.PASS and not self.testing
 
     @property
     def passed(self) -> bool:
-        """True for an aligned pass: what makes DMARC pass."""
-        return self.result is Status.PASS and self.aligned is True
+        """True for an aligned pass that counts: what makes DMARC pass."""
+        return self.aligned is True and self.counts
 
     @property
     def label(self) -> str:
@@ -75,7 +85,8 @@ class DMARCResult(Displayed):
     :param mode: ``"tree-walk"`` (RFC 9989) or ``"psl"`` (RFC 7489).
     :param alignment: every identifier, its result, and why it aligned or not.
     :param lookups: every ``_dmarc`` query, in order.
-    :param testing: the disposition was lowered by ``t=y`` (or ``pct``).
+    :param testing: the policy applies one level lower: the record has ``t=y`` (RFC 9989
+        mode), or the message fell outside ``pct``'s sample (RFC 7489 mode).
     :param authors: every author domain found in From.
     :param author_problem: why the From field(s) gave no single author domain.
     """
@@ -97,6 +108,15 @@ class DMARCResult(Displayed):
     authors: tuple[str, ...] = ()
     author_problem: str | None = None
     warnings: tuple[str, ...] = ()
+
+    @property
+    def applied_policy(self) -> Policy | None:
+        """The policy applied after ``t=y`` or ``pct`` (``policy.dmarc`` of RFC 8601's
+        registry: "the evaluated DMARC policy applied/to be applied after policy
+        options including pct: and sp: have been processed")."""
+        if self.policy is None or not self.testing:
+            return self.policy
+        return _ONE_LOWER[self.policy]
 
     @property
     def aligned_passes(self) -> tuple[Alignment, ...]:
@@ -122,7 +142,7 @@ class DMARCResult(Displayed):
         if self.author_domain:
             properties.append(("header.from", ascii_text(self.author_domain, 256)))
         if self.policy is not None:
-            properties.append(("policy.dmarc", self.policy))
+            properties.append(("policy.dmarc", self.applied_policy or self.policy))
         reason = None
         if self.status in (Status.TEMPERROR, Status.PERMERROR):
             reason = ascii_text(self.reason, 120)
@@ -144,8 +164,10 @@ class DMARCResult(Displayed):
             facts.append(("organizational domain", self.org_domain))
         if self.policy is not None:
             facts.append(("policy", f"{self.policy_tag}={self.policy}: {self.policy_reason}"))
-        facts.append(("disposition", self.disposition + (" (lowered: testing)"
-                                                         if self.testing else "")))
+        facts.append(("disposition", self.disposition))
+        if self.testing:
+            facts.append(("testing", f"the policy applies one level lower: "
+                                     f"{self.applied_policy} (t=y, or outside pct)"))
         facts += [("warning", w) for w in self.warnings]
         return tuple(facts)
 
