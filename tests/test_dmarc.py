@@ -858,7 +858,8 @@ def test_pretty_text_for_ipython() -> None:
     assert "  mode: DNS tree walk (RFC 9989)" in lines
     assert "  found at: _dmarc.example.com" in lines
     assert "  disposition: quarantine" in lines
-    assert "  testing: the policy applies one level lower: quarantine (t=y, or outside pct)" in lines
+    assert ("  testing: the policy applies one level lower: quarantine (t=y, or outside pct)"
+            in lines)
     row = ("  - DKIM d=other.example s=sel: pass (DKIM d=other.example s=sel passed but is "
            "not aligned with From domain example.com (relaxed: organizational domains "
            "other.example ≠ example.com))")
@@ -981,3 +982,16 @@ def test_policy_dmarc_is_the_policy_after_t_y() -> None:
     sampled = run({"_dmarc.example.com": {"TXT": ["v=DMARC1; p=reject; pct=0"]}},
                   "a@example.com", mode="psl", psl=PSL)
     assert sampled.authres().endswith("policy.dmarc=quarantine")
+
+
+def test_parse_record_is_memoised_and_equal_to_a_fresh_parse() -> None:
+    from mailauth.dmarc._record import _parse_record
+
+    text = "v=DMARC1; p=quarantine; sp=none; rua=mailto:d@example.com; pct=50; x=y"
+    first = parse_record(text)
+    assert parse_record(text) is first
+    assert first == _parse_record.__wrapped__(text)
+    with pytest.raises(ParseError):
+        parse_record("v=spf1 -all")
+    with pytest.raises(ParseError):   # errors are not remembered as results
+        parse_record("v=spf1 -all")

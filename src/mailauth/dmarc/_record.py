@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from ..errors import ArgumentTypeError, ParseError
@@ -164,6 +165,14 @@ def parse_record(text: str) -> DMARCRecord:
     """
     if not isinstance(text, str):
         raise ArgumentTypeError(f"a DMARC record is a str, not {type(text).__name__}")
+    return _parse_record(text)
+
+
+@lru_cache(maxsize=1024)
+def _parse_record(text: str) -> DMARCRecord:
+    """parse_record() of a str, memoised: the same few records come back for every
+    message from a domain, and a record is an immutable value. ParseError is raised
+    again each time (lru_cache keeps only results)."""
     if not _VERSION.match(text):
         raise ParseError("a DMARC record starts with v=DMARC1 (DMARC1 is case-sensitive)",
                          position=0, rfc=_RFC, text=text)
