@@ -88,8 +88,8 @@ def test_errors_are_what_they_promise() -> None:
 
 def _public_modules() -> list[types.ModuleType]:
     names = ["mailauth", "mailauth.flows", "mailauth.message", "mailauth.testing",
-             "mailauth.spf", "mailauth.dkim", "mailauth.dmarc", "mailauth.umbrella", "mailauth.authres",
-             "mailauth.psl", "mailauth.resolvers", "mailauth.fetchers"]
+             "mailauth.spf", "mailauth.dkim", "mailauth.dmarc", "mailauth.umbrella",
+             "mailauth.authres", "mailauth.psl", "mailauth.resolvers", "mailauth.fetchers"]
     return [importlib.import_module(n) for n in names]
 
 
