@@ -73,11 +73,14 @@ class AuthResults(Displayed):
         return self.dmarc.status
 
     def resinfos(self) -> tuple[str, ...]:
-        """Each method's RFC 8601 resinfo, in the order the header lists them:
-        spf, dkim (one per signature), dmarc, iprev."""
+        """Each method's RFC 8601 resinfo, in the order the header lists them: spf
+        (``smtp.mailfrom``, then the HELO identity's with ``smtp.helo`` when it was
+        checked), dkim (one per signature), dmarc, iprev."""
         out = []
         if self.spf.ip:
             out.append(self.spf.authres())
+            if self.spf.helo is not None:   # the HELO identity's own check: smtp.helo
+                out.append(self.spf.helo.authres())
         else:
             out.append(" ".join(resinfo("spf", "none", comment_text="no SMTP envelope")))
         out += self.dkim.authres().split("; ")
