@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _text import body_text
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from mailauth.dkim import generate_key, sign_dkim
@@ -70,9 +71,11 @@ _tld = "example"
 def _t(text: str) -> str:
     return text if _tld == "example" else text.replace(".example", f".{_tld}")
 
+
 WORDS = ["lorem", "ipsum", "dolor", "sit", "amet,", "consectetur", "adipiscing", "elit.",
          "sed", "do", "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore",
          "magna", "aliqua.", "invoice", "meeting", "tomorrow", "https://example.net/x?y=1"]
+
 
 
 @dataclass(frozen=True)
@@ -242,24 +245,6 @@ def _build_dns() -> tuple[_Zone, dict[str, _Domain]]:
     return z, doms
 
 
-def _body(rng: random.Random, size: int) -> str:
-    lines: list[str] = []
-    total = 0
-    while total < size:
-        n = rng.randint(0, 14)
-        line = " ".join(rng.choice(WORDS) for _ in range(n))
-        r = rng.random()
-        if r < 0.05:
-            line += "  "
-        elif r < 0.10:
-            line = "\t" + line
-        elif r < 0.15:
-            line = ""
-        lines.append(line)
-        total += len(line) + 2
-    return "\r\n".join(lines) + "\r\n"
-
-
 def _message(rng: random.Random, i: int, from_addr: str, subject: str) -> bytes:
     size = int(400 * (100 ** rng.random()))          # 400 B - 40 KB, log-uniform
     domain = from_addr.rpartition("@")[2]
@@ -272,15 +257,15 @@ def _message(rng: random.Random, i: int, from_addr: str, subject: str) -> bytes:
     if rng.random() < 0.3:
         boundary = f"b{rng.randrange(10**9)}"
         headers.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
-        text = _body(rng, size // 2)
-        html = "<html><body><p>" + _body(rng, size // 2).replace("\r\n", "</p>\r\n<p>") \
-            + "</p></body></html>\r\n"
+        text = body_text(rng, size // 2, words=WORDS)
+        paragraphs = body_text(rng, size // 2, words=WORDS).replace("\r\n", "</p>\r\n<p>")
+        html = "<html><body><p>" + paragraphs + "</p></body></html>\r\n"
         body = (f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}"
                 f"--{boundary}\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}"
                 f"--{boundary}--\r\n")
     else:
         headers.append("Content-Type: text/plain; charset=utf-8")
-        body = _body(rng, size)
+        body = body_text(rng, size, words=WORDS)
     return _t("\r\n".join(headers) + "\r\n\r\n" + body).encode()
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dkim as dkimpy
+from _text import body_text
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
@@ -36,29 +37,8 @@ from mailauth.dkim import generate_key, parse_signature, sign_dkim, verify_dkim
 from mailauth.testing import FakeResolver
 
 DOMAIN = "bench.example"
-WORDS = ["lorem", "ipsum", "dolor", "sit", "amet,", "consectetur", "adipiscing", "elit.",
-         "sed", "do", "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore",
-         "magna", "aliqua.", "https://example.net/x?y=1"]
-
-
 def make_body(rng: random.Random, size: int) -> bytes:
-    lines: list[str] = []
-    total = 0
-    while total < size:
-        n = rng.randint(0, 14)
-        line = " ".join(rng.choice(WORDS) for _ in range(n))
-        r = rng.random()
-        if r < 0.05:
-            line += "  "            # trailing whitespace
-        elif r < 0.10:
-            line = "\t" + line      # an indented line
-        elif r < 0.15:
-            line = line.replace(". ", ".  ")  # two spaces after a full stop
-        elif r < 0.20:
-            line = ""
-        lines.append(line)
-        total += len(line) + 2
-    return ("\r\n".join(lines) + "\r\n").encode()
+    return body_text(rng, size, double_spaces=True).encode()
 
 
 def make_corpus(n: int, seed: int) -> tuple[list[bytes], FakeResolver, dict[str, bytes]]:

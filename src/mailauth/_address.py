@@ -44,8 +44,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from ._domain import normalize_domain
-from ._grammar import ATEXT_SET, NAME_LABEL_RE, UTF8_DOT_ATOM_TEXT_RE, UTF8_NON_ASCII_SET
+from ._domain import is_host_name, normalize_domain
+from ._grammar import ATEXT_SET, UTF8_DOT_ATOM_TEXT_RE, UTF8_NON_ASCII_SET
 from .errors import ParseError
 
 __all__ = [
@@ -556,8 +556,7 @@ def _author_domain(domain: str, text: str, position: int) -> str:
     except ValueError as exc:
         raise ParseError(f"author domain {domain!r} is not a domain name: {exc}",
                          position=position, rfc=_RFC_AUTHOR, text=text) from None
-    labels = name.split(".")
-    if not all(NAME_LABEL_RE.fullmatch(label) for label in labels) or labels[-1].isdigit():
+    if not is_host_name(name):
         raise ParseError(f"author domain {domain!r} is not a domain name",
                          position=position, rfc=_RFC_AUTHOR, text=text)
     return name

@@ -11,12 +11,15 @@ import ipaddress
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._grammar import NAME_LABEL_RE
+
 if TYPE_CHECKING:
     from .psl import PublicSuffixList
 
 __all__ = [
     "AlignmentMode",
     "aligned",
+    "is_host_name",
     "is_valid_domain",
     "normalize_domain",
     "organizational_domain_psl",
@@ -79,6 +82,18 @@ def is_valid_domain(name: str) -> bool:
     except (ValueError, TypeError):
         return False
     return True
+
+
+def is_host_name(name: str) -> bool:
+    """True for a name of letters, digits, "-" and "_" labels (RFC 1123 §2.1 host names,
+    with the underscore seen in the wild), at most 63 octets each and 253 in all, whose
+    last label is not all digits (RFC 1123 §2.1: a dotted quad is not a host name)."""
+    if not name or len(name) > 253:
+        return False
+    labels = name.split(".")
+    if labels[-1].isdigit():
+        return False
+    return all(len(label) <= 63 and NAME_LABEL_RE.fullmatch(label) for label in labels)
 
 
 def to_unicode(name: str) -> str:

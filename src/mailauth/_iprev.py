@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from ._display import Card, Displayed
-from ._domain import parse_ip
+from ._domain import is_host_name, parse_ip
 from ._flow import Answer, Check, Flow, Outcome, Query, RRType, query, query_all
-from ._grammar import NAME_LABEL_RE
 from ._headerfmt import comment, resinfo
 from .errors import ArgumentTypeError, UsageError
 from .status import Status
@@ -152,16 +151,9 @@ def _reverse_name(ip: IPAddress) -> str:
 
 
 def _usable(name: str) -> bool:
-    """True when a PTR name is a domain name worth a forward lookup: labels of
-    letters, digits, "-" and "_" (RFC 1123 §2.1 host names, with the underscore
-    seen in the wild), at most 63 octets each and 253 in all, and a last label that
-    is not all digits (RFC 1123 §2.1: a dotted quad is not a host name)."""
-    if not name or len(name) > 253:
-        return False
-    labels = name.split(".")
-    if labels[-1].isdigit():
-        return False
-    return all(len(label) <= 63 and NAME_LABEL_RE.fullmatch(label) for label in labels)
+    """True when a PTR name is a domain name worth a forward lookup: a host name
+    (:func:`mailauth._domain.is_host_name`)."""
+    return is_host_name(name)
 
 
 def _ptr_names(answer: Answer) -> tuple[str, ...]:

@@ -42,8 +42,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple, TypeAlias
 
-from ._domain import parse_ip
-from ._grammar import NAME_LABEL_RE
+from ._domain import is_host_name, parse_ip
 from ._message import Message
 from .errors import ArgumentTypeError, ParseError
 
@@ -216,17 +215,6 @@ def _address(word: str) -> str | None:
         return None
 
 
-def _is_host_name(name: str) -> bool:
-    """True for a name of letters, digits, "-" and "_" labels (at most 63 octets each,
-    253 in all) whose last label is not all digits (RFC 1123 §2.1)."""
-    if not name or len(name) > 253:
-        return False
-    labels = name.split(".")
-    if labels[-1].isdigit():
-        return False
-    return all(len(label) <= 63 and NAME_LABEL_RE.fullmatch(label) for label in labels)
-
-
 def _reverse_name(word: str) -> str | None:
     """The host name a word gives for the address: Sendmail's ``IDENT:`` and ident
     ``user@`` prefixes removed, the trailing dot removed (Gmail), lower case; None for
@@ -238,7 +226,7 @@ def _reverse_name(word: str) -> str | None:
     name = word.rpartition("@")[2]
     if name.endswith("."):
         name = name[:-1]
-    return name.lower() if _is_host_name(name) else None
+    return name.lower() if is_host_name(name) else None
 
 
 def _helo(word: str | None) -> str | None:

@@ -41,6 +41,7 @@ __all__ = [
     "add_dns_options",
     "add_json_option",
     "exit_for",
+    "ip_argument",
     "parse_nameserver",
     "positive_float",
     "print_json",
@@ -210,6 +211,15 @@ def positive_float(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
     return value
+
+
+def ip_argument(text: str) -> str:
+    """An ``--ip`` value: an IPv4 or IPv6 address, in its canonical text."""
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an IPv4 or IPv6 address") from None
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import platform
 import sys
@@ -19,6 +18,7 @@ from ._common import (
     add_dns_options,
     add_json_option,
     exit_for,
+    ip_argument,
     print_json,
     read_input,
     resolver_from_args,
@@ -32,14 +32,6 @@ _COLOURS = {"pass": "32", "fail": "31", "softfail": "33", "temperror": "33",
             "permerror": "33", "neutral": "0", "none": "0", "policy": "33"}
 
 
-def _ip(text: str) -> str:
-    try:
-        return str(ipaddress.ip_address(text.strip()))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an IPv4 or IPv6 address") from None
-
-
 def register(sub: Any) -> None:
     p = add_command(
         sub, "check", help="SPF, DKIM and DMARC for a message: the verdict at a glance",
@@ -48,7 +40,7 @@ def register(sub: Any) -> None:
                     "each identifier, and iprev; then the Authentication-Results field. "
                     "Without --ip (a saved message) SPF is 'none' unless --trust-received.")
     p.add_argument("file", metavar="MESSAGE", help="the message (RFC 5322), '-' for stdin")
-    p.add_argument("--ip", type=_ip, help="the SMTP client's IP address")
+    p.add_argument("--ip", type=ip_argument, help="the SMTP client's IP address")
     p.add_argument("--helo", metavar="NAME", help="the HELO/EHLO name the client sent")
     p.add_argument("--mail-from", metavar="ADDR",
                    help="the MAIL FROM address ('' or '<>' for a null reverse-path)")

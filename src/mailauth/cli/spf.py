@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 from typing import Any
 
 from ..spf import SPFResult, check_spf
@@ -13,18 +12,11 @@ from ._common import (
     add_dns_options,
     add_json_option,
     exit_for,
+    ip_argument,
     print_json,
     resolver_from_args,
     to_jsonable,
 )
-
-
-def _ip(text: str) -> str:
-    try:
-        return str(ipaddress.ip_address(text.strip()))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an IPv4 or IPv6 address") from None
 
 
 def register(sub: Any) -> None:
@@ -34,7 +26,7 @@ def register(sub: Any) -> None:
                     "the HELO identity, and print the verdict, the Received-SPF field, "
                     "the Authentication-Results fragment and a step-by-step trace with "
                     "the DNS lookup budget.")
-    p.add_argument("--ip", required=True, type=_ip, help="the SMTP client's IP address")
+    p.add_argument("--ip", required=True, type=ip_argument, help="the SMTP client's IP address")
     p.add_argument("--mail-from", required=True, metavar="ADDR",
                    help="the MAIL FROM address; '' or '<>' for the null reverse-path of a "
                         "bounce, which is checked as postmaster@HELO (RFC 7208 section 2.4)")
