@@ -1,258 +1,39 @@
-"""Authentication-Results header fields (RFC 8601): read them, write them, trust them.
-
-:func:`parse` reads one field (RFC 8601 §2.2, and ARC-Authentication-Results of
-RFC 8617 §4.1.1) into an :class:`AuthenticationResults`: the authserv-id, the version,
-and one :class:`ResInfo` per ``method=result`` with its ``reason=``, its
-``ptype.property=value`` :class:`Property` list and its comments. Method, result, ptype
-and property names are case-insensitive (RFC 8601 §2.2) and come back in lower case;
-values keep the case they were written in.
-
-Real servers do not all follow the grammar. What they write is read anyway, and each
-departure becomes a sentence in ``.warnings``: Microsoft's fields without an authserv-id
-(they start with ``spf=``) and with the recipient's domain between results, empty
-resinfos (``;;``, a trailing ``;``), results outside a method's registered words
-(``dkim=unknown``, ``dkim-atps=neutral``, ``dmarc=bestguesspass``), properties without
-a ptype (``action=none``, ``x-bits=2048``), values that need quotes (``header.b=ab/c+d``,
-an IPv6 ``smtp.remote-ip``), ``<...>`` around an address, and words run together where
-a mail API removed the folding without its white space (``action=noneheader.from=``).
-:class:`~mailauth.errors.ParseError` is raised only for a field that cannot be read at all
-(empty, another field's name, no ``method=result`` and no ``none``); nothing else escapes,
-and the work is linear in the field's length.
-
-A field is only as trustworthy as the server that wrote it: RFC 8601 §5 and §7.1 ask a
-receiving MTA to remove fields that claim its own authserv-id before it adds its own
-(:func:`remove_forged`), and readers to believe only the ids they know
-(:func:`trusted`, :func:`from_message` with ``authserv_ids``).
-
-:meth:`AuthenticationResults.field` writes a field back through
-:mod:`mailauth._headerfmt` (quoted where needed, folded at 78 octets, ASCII only), so
-``parse(x.field()) == x`` for every value without warnings.
+"""Reading one field (RFC 8601 §2.2; RFC 8617 §4.1.1 for ``i=N;``): :func:`parse`, and
+:class:`_Reader`, which reads what servers write and says, one warning each, where it
+departs from the grammar.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
-from dataclasses import field as _field
 
-from ._grammar import DOMAIN_RE, KEYWORD_RE, TOKEN_RE, UTF8_DOT_ATOM_TEXT
-from ._headerfmt import (
-    WIDTH,
-    authentication_results,
-    comment,
-    quote_pvalue,
-    quote_value,
-    resinfo,
-    unfold,
+from .._grammar import DOMAIN_RE, KEYWORD_RE, TOKEN_RE
+from ..errors import ArgumentTypeError, ParseError
+from ._model import AuthenticationResults, Property, ResInfo
+from ._words import (
+    _COMMENT_TEXT,
+    _DIGITS,
+    _FIELD_NAME,
+    _FOLD,
+    _JOINED,
+    _JUNK,
+    _LINE_BREAK,
+    _MAX_DIGITS,
+    _NAME,
+    _PNAME,
+    _PVALUE,
+    _QTEXT,
+    _REGISTERED,
+    _RUN,
+    _WSP,
 )
-from ._message import Message, parse_message
-from .errors import ArgumentTypeError, ParseError, UsageError
 
-__all__ = [
-    "AuthenticationResults",
-    "Property",
-    "ResInfo",
-    "from_message",
-    "parse",
-    "remove_forged",
-    "trusted",
-]
+__all__ = ["parse"]
 
 _RFC = "RFC 8601 §2.2"
 
-# --- the words of RFC 8601 §2.2 --------------------------------------------------------------
-
-# method, result, ptype and property are Keyword (RFC 5321 Ldh-str); as servers write
-# them, any RFC 2045 token character but "." (which separates ptype and property).
-_NAME = re.compile(r"[!#$%&'*+\-0-9A-Z^_`a-z{|}~]+")
-# A property name after the ptype's ".": the same, and dots (``policy.dkim.d``).
-_PNAME = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+")
-_DIGITS = re.compile(r"[0-9]+")
-_MAX_DIGITS = 9  # a version or instance longer than this is not a number anyone wrote
-# A value as servers write it unquoted (RFC 2045 token, an addr-spec, base64 with "/"
-# and "=", an IPv6 address): everything up to white space, ";", a comment or a quote.
-_RUN = re.compile(r'[^\x00-\x20\x7f;()"]+')
-# One unit of text that makes no sense where it is, skipped as a whole.
-_JUNK = re.compile(r'[^ \t;()"]+')
-_WSP = re.compile(r"[ \t]+")
-_COMMENT_TEXT = re.compile(r"[^()\\]+")
-_QTEXT = re.compile(r'[^"\\]+')
-# RFC 8601 §2.2: pvalue = [CFWS] ( value / [ [ local-part ] "@" ] domain-name ) [CFWS];
-# value = token / quoted-string (RFC 2045 §5.1); RFC 8616 §4 admits UTF-8 local-parts
-# and U-labels.
-# (A quoted local-part is read apart, by the quoted-string reader.)
-_U_LD = r"A-Za-z0-9\u0080-\U0010ffff"
-_U_LABEL = rf"[{_U_LD}](?:[{_U_LD}\-]*[{_U_LD}])?"
-_PVALUE = re.compile(rf"(?:{UTF8_DOT_ATOM_TEXT})?@{_U_LABEL}(?:\.{_U_LABEL})*")
-# Two words that a mail API (Microsoft Graph, for one) ran together by removing a fold
-# without the white space after it: ``action=noneheader.from=example.com``.
-_JOINED = re.compile(r"(?<=[A-Za-z0-9])(?:header|smtp|body|policy)\.[A-Za-z0-9-]++=")
-# RFC 5322 §2.2.3: unfolding removes every line break that precedes WSP.
-_FOLD = re.compile(r"\r?\n(?=[ \t])")
-_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
-# The field name, when the caller gives the whole field (RFC 5322 §3.6.8; WSP may come
-# before the colon, RFC 5322 §4.5).
-_FIELD_NAME = re.compile(r"([A-Za-z0-9-]+)[ \t]*:")
-
-# The results each registered method may have (the IANA "Email Authentication Result
-# Names" registry); a result outside its method's set is kept, with a warning. Methods
-# not listed here (compauth, bimi, x-*, ...) take any result.
-_DKIM = frozenset({"none", "pass", "fail", "policy", "neutral", "temperror", "permerror"})
-_SPF = frozenset({"none", "pass", "fail", "softfail", "policy", "neutral", "temperror",
-                  "permerror"})
-_REGISTERED: dict[str, tuple[frozenset[str], str]] = {
-    "dkim": (_DKIM, "RFC 8601 §2.7.1"),
-    "domainkeys": (_DKIM, "RFC 8601 §2.7.1"),
-    "spf": (_SPF, "RFC 8601 §2.7.2"),
-    "sender-id": (_SPF, "RFC 8601 §2.7.2"),
-    "iprev": (frozenset({"pass", "fail", "temperror", "permerror"}), "RFC 8601 §2.7.3"),
-    "auth": (frozenset({"none", "pass", "fail", "temperror", "permerror"}), "RFC 8601 §2.7.4"),
-    "dmarc": (frozenset({"none", "pass", "fail", "temperror", "permerror"}), "RFC 7489 §11.2"),
-    "arc": (frozenset({"none", "pass", "fail"}), "RFC 8617"),
-    "dkim-atps": (frozenset({"none", "pass", "fail", "temperror", "permerror"}), "RFC 6541"),
-    "dkim-adsp": (frozenset({"none", "pass", "unknown", "fail", "discard", "nxdomain",
-                             "temperror", "permerror"}), "RFC 5617"),
-    "smime": (_DKIM, "RFC 7281"),
-}
-
 _MAX_WARNINGS = 32
 _EXCERPT = 40
-
-
-# --- values ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Property:
-    """One ``ptype.property=pvalue`` of a resinfo (RFC 8601 §2.2, §2.3).
-
-    ``header.d=example.org`` is ``Property("header", "d", "example.org")``. ``ptype`` is
-    ``""`` for a property written without one (``action=none``, as Microsoft writes).
-    ``value`` is the value as written, without the quotes of a quoted-string.
-    """
-
-    ptype: str
-    name: str
-    value: str
-
-    @property
-    def key(self) -> str:
-        """``ptype.property`` (``"header.d"``), or just the name when there is no ptype."""
-        return f"{self.ptype}.{self.name}" if self.ptype else self.name
-
-    def __str__(self) -> str:
-        return f"{self.key}={quote_pvalue(self.value)}"
-
-
-@dataclass(frozen=True, slots=True)
-class ResInfo:
-    """One result of an Authentication-Results field: ``method[/version]=result``,
-    its ``reason=``, properties and comments (RFC 8601 §2.2 resinfo).
-
-    ``str()`` is :meth:`render`.
-    """
-
-    method: str
-    result: str
-    version: int | None = None
-    reason: str | None = None
-    properties: tuple[Property, ...] = ()
-    comments: tuple[str, ...] = ()
-
-    def get(self, key: str) -> str | None:
-        """The value of the first property named ``key`` (``"header.d"``,
-        ``"smtp.mailfrom"``, ``"action"``), compared case-insensitively, or None."""
-        key = key.lower()
-        for prop in self.properties:
-            if prop.key.lower() == key:
-                return prop.value
-        return None
-
-    def render(self) -> str:
-        """This resinfo on one line, as :func:`mailauth._headerfmt.resinfo` writes it.
-
-        The comments become one comment after the methodspec (joined by ``"; "``), then
-        ``reason=``, then the properties in their order.
-
-        :raises ValueError: for a method, result, ptype or property name that is not
-            made of RFC 2045 token characters (a parsed value always is).
-        """
-        return " ".join(self._words())
-
-    def __str__(self) -> str:
-        return self.render()
-
-    def _words(self) -> list[str]:
-        """The words of the resinfo, for :func:`_headerfmt.authentication_results`."""
-        note = "; ".join(self.comments) if self.comments else None
-        if KEYWORD_RE.fullmatch(self.method) and KEYWORD_RE.fullmatch(self.result):
-            words = list(resinfo(self.method, self.result, reason=self.reason,
-                                 comment_text=note, version=self.version))
-        else:
-            # Names read from fields that depart from RFC 8601 §2.2 (``dkim=dkim_pass``)
-            # are written back as read, in the same order resinfo() uses.
-            for word in (self.method, self.result):
-                if not _NAME.fullmatch(word):
-                    raise ValueError(f"{word!r} cannot be written as a method or result")
-            version = "" if self.version is None else f"/{int(self.version)}"
-            words = [f"{self.method}{version}={self.result}"]
-            if note is not None:
-                words += comment(note).split()
-            if self.reason is not None:
-                words.append(f"reason={quote_value(self.reason)}")
-        for prop in self.properties:
-            if not (_NAME.fullmatch(prop.name.replace(".", "-"))
-                    and (not prop.ptype or _NAME.fullmatch(prop.ptype))):
-                raise ValueError(f"{prop.key!r} cannot be written as ptype.property")
-            words.append(str(prop))
-        return words
-
-
-@dataclass(frozen=True, slots=True)
-class AuthenticationResults:
-    """One Authentication-Results (or ARC-Authentication-Results) field, read or to write
-    (RFC 8601 §2.2; RFC 8617 §4.1.1).
-
-    ``authserv_id`` is ``""`` for a field written without one (Microsoft Exchange
-    Online). ``results`` is empty for ``authserv-id; none``. ``instance`` is the ARC
-    ``i=`` (None for a plain field). ``warnings`` says, one sentence each, where the field
-    departed from the grammar. ``raw`` is the field body as it was given (not compared).
-    ``str()`` is :meth:`field` unfolded, on one line.
-    """
-
-    authserv_id: str
-    version: int | None
-    results: tuple[ResInfo, ...]
-    instance: int | None = None
-    warnings: tuple[str, ...] = ()
-    raw: str = _field(default="", compare=False, repr=False)
-
-    def get(self, method: str) -> tuple[ResInfo, ...]:
-        """Every resinfo of ``method`` (``"dkim"``), in field order."""
-        method = method.lower()
-        return tuple(r for r in self.results if r.method == method)
-
-    def field(self, *, width: int = WIDTH) -> str:
-        """The whole field, ``Authentication-Results: ...`` (``ARC-Authentication-Results:
-        i=N; ...`` with an instance), folded to ``width`` octets, without the final CRLF.
-
-        Written by :func:`mailauth._headerfmt.authentication_results`: the authserv-id
-        and reasons quoted when they are not tokens, values per RFC 8601 §2.2 pvalue,
-        ASCII only (other characters become "?").
-
-        :raises ValueError: for a width under 20, or a name :meth:`ResInfo.render`
-            cannot write.
-        """
-        return authentication_results(self.authserv_id, [r._words() for r in self.results],
-                                      version=self.version, instance=self.instance,
-                                      width=width)
-
-    def __str__(self) -> str:
-        return unfold(self.field())
-
-
-# --- reading ------------------------------------------------------------------------------
 
 
 class _NoneMarker:
@@ -753,117 +534,3 @@ def parse(value: str | bytes, *, arc: bool = False) -> AuthenticationResults:
         warnings.append(f"... and {reader.more} more warnings")
     return AuthenticationResults(authserv_id, version, tuple(results), instance,
                                  tuple(warnings), raw)
-
-
-# --- trust (RFC 8601 §5, §7.1) -----------------------------------------------------------------
-
-
-def _norm_id(authserv_id: str) -> str:
-    """An authserv-id for comparison: case-insensitive, without a trailing dot."""
-    return authserv_id.strip().rstrip(".").casefold()
-
-
-def _id_set(authserv_ids: Iterable[str] | str) -> frozenset[str]:
-    if isinstance(authserv_ids, str):
-        authserv_ids = (authserv_ids,)
-    ids = set()
-    for one in authserv_ids:
-        if not isinstance(one, str):
-            raise ArgumentTypeError(f"an authserv-id is a str, not {type(one).__name__}")
-        if _norm_id(one):
-            ids.add(_norm_id(one))
-    return frozenset(ids)
-
-
-def trusted(fields: Iterable[AuthenticationResults], authserv_ids: Iterable[str] | str
-            ) -> tuple[AuthenticationResults, ...]:
-    """The fields written by an authserv-id you trust (RFC 8601 §5, §7.1).
-
-    :param fields: parsed fields, e.g. from :func:`from_message`.
-    :param authserv_ids: the ids of your own border MTAs (one str is one id). Compared
-        case-insensitively, without a trailing dot. A field without an authserv-id
-        (Microsoft's) is never trusted.
-    """
-    ids = _id_set(authserv_ids)
-    return tuple(f for f in fields if f.authserv_id and _norm_id(f.authserv_id) in ids)
-
-
-def _as_message(message: bytes | Message) -> Message:
-    if isinstance(message, Message):
-        return message
-    if isinstance(message, bytes | bytearray | memoryview):
-        return parse_message(message)
-    raise ArgumentTypeError(f"expected the message as bytes or a Message, not "
-                            f"{type(message).__name__}")
-
-
-def from_message(message: bytes | Message, *, authserv_ids: Iterable[str] | None = None
-                 ) -> tuple[AuthenticationResults, ...]:
-    """Every Authentication-Results field of a message, top first, parsed (RFC 8601).
-
-    Fields that cannot be read (:class:`ParseError`) are skipped.
-
-    :param message: the raw message, or one read with
-        :func:`mailauth.message.parse_message`.
-    :param authserv_ids: when given, only the fields whose authserv-id is one of these
-        (:func:`trusted`, RFC 8601 §5).
-    """
-    msg = _as_message(message)
-    found = []
-    for header in msg.get_all("Authentication-Results"):
-        try:
-            found.append(parse(header.value))
-        except ParseError:
-            continue
-    if authserv_ids is None:
-        return tuple(found)
-    return trusted(found, authserv_ids)
-
-
-def _claims(value: bytes, target: str) -> bool:
-    """True when a field body claims the authserv-id ``target`` (normalized): parsed,
-    or else by its first word."""
-    try:
-        return _norm_id(parse(value).authserv_id) == target
-    except ParseError:
-        pass
-    text, warnings = _decode(value)
-    reader = _Reader(_LINE_BREAK.sub(" ", _FOLD.sub("", text)), warnings)
-    reader.cfws()
-    if reader.peek() == '"':
-        first = reader.quoted()
-    else:
-        first = reader.match(_RUN) or ""
-    return _norm_id(first) == target
-
-
-def remove_forged(message: bytes, authserv_id: str) -> bytes:
-    """The message without the Authentication-Results fields that claim ``authserv_id``
-    (RFC 8601 §5).
-
-    A border MTA calls this on mail from outside before adding its own field, so that
-    nothing downstream takes a forged field for its own. Fields that cannot be parsed
-    but whose first word is that id go too. Everything else is kept byte for byte:
-    the other fields, their order and folding, the line endings, the body.
-
-    :param message: the raw message.
-    :param authserv_id: your own authserv-id (compared case-insensitively).
-    :raises ArgumentTypeError: for a message that is not bytes or an id that is not str.
-    :raises UsageError: for an empty authserv-id.
-    """
-    if not isinstance(message, bytes | bytearray | memoryview):
-        raise ArgumentTypeError(f"remove_forged() takes the message as bytes, not "
-                                f"{type(message).__name__}")
-    if not isinstance(authserv_id, str):
-        raise ArgumentTypeError(f"the authserv-id is a str, not {type(authserv_id).__name__}")
-    target = _norm_id(authserv_id)
-    if not target:
-        raise UsageError("remove_forged() needs your authserv-id; it is empty")
-    data = bytes(message)
-    headers = parse_message(data).headers
-    end = sum(len(h.raw) for h in headers)
-    kept = [h.raw for h in headers
-            if not (h.lname == "authentication-results" and _claims(h.value, target))]
-    if len(kept) == len(headers):
-        return data
-    return b"".join(kept) + data[end:]
