@@ -3,7 +3,7 @@
 
 Real reporters stray from the RFC in small ways; those are read and noted in
 ``Report.warnings``: ``contact-info`` null or missing, no ``sending-mta-ip``,
-``mx-host`` as a list or as ``mx-host-pattern``, counts missing or written as strings,
+``mx-host`` as ``mx-host-pattern``, counts missing or written as strings,
 date-times without a time zone (read as UTC), summary counts that disagree with the
 failure details, unregistered policy and result types. What leaves no report to read
 (not JSON, no date range, no policies list, a negative count) is a ParseError.
@@ -80,7 +80,7 @@ def parse_report(data: bytes | bytearray | memoryview | str, *,
     body = data.lstrip(b" \t\r\n")
     if body.startswith(_GZIP):
         text = _gunzip(body, max_json_bytes)
-    elif body.startswith((b"{", b"\xef\xbb\xbf")):
+    elif body.startswith((b"{", b"[", b"\xef\xbb\xbf")):
         text = body
     else:
         text = _from_message(data, max_json_bytes, warnings)
@@ -273,8 +273,6 @@ def _policy(item: object, warnings: dict[str, None]) -> PolicyResult:
     if mx is None and "mx-host-pattern" in policy:
         warnings["mx-host-pattern is read as mx-host"] = None
         mx = policy.get("mx-host-pattern")
-    elif type(mx) is list:
-        warnings["mx-host is a list, not a string"] = None
     summary = item.get("summary")
     if type(summary) is not dict:
         warnings["a policy has no summary"] = None

@@ -108,8 +108,9 @@ class PolicyResult:
     :param policy_string: the policy as a list of strings (§4.5: the MTA-STS policy's
         lines, or the TLSA records in presentation format).
     :param policy_domain: the domain the policy is for.
-    :param mx_host: the MX host patterns of the policy (``mx-host``; the RFC's example
-        has one string, Google sends a list: both are read).
+    :param mx_host: the MX host patterns of the policy (``mx-host``: the RFC's example
+        has one string, Google and others send a list; both are read, and one pattern
+        is written as a string, several as a list).
     """
 
     policy_type: PolicyType | str
