@@ -6,6 +6,12 @@ a timeout. The timeout is a total deadline for the whole fetch (connect, TLS, he
 and body), not only a limit per socket operation: a server that trickles its answer
 a byte at a time is cut off when the time is up. The async side runs the blocking
 fetch in a worker thread.
+
+The fetcher resolves the host itself and refuses to connect when any of its addresses
+is not global (loopback, private, link-local, shared, reserved, multicast, ...), unless
+``allow_private=True`` or an ``address`` override is given: a hostile domain's
+``mta-sts`` A record must not make a server fetch from its own network (SSRF). It then
+connects to an address it checked, so a second resolution cannot slip another one in.
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
+import ipaddress
+import os
 import socket
 import ssl
 import threading
 import time
 from urllib.parse import urlsplit
 
-from ._flow import Fetch, Response
+from ._flow import Fetch, Query, Resolver, Response
 
 __all__ = ["HTTPSFetcher"]
 
@@ -29,16 +37,37 @@ class HTTPSFetcher:
 
     :param context: the TLS context (the system trust store by default); tests pass
         one that trusts their own CA.
+    :param cafile: a PEM file of CA certificates to trust instead of the system store
+        (a private CA); not together with ``context``.
     :param port: connect to this port instead of the URL's (tests on loopback).
     :param address: connect to this address instead of resolving the host name; SNI
-        and certificate checks still use the host name.
+        and certificate checks still use the host name. The caller chose it, so the
+        address guard does not apply.
+    :param allow_private: connect even when the host resolves to an address that is
+        not global (loopback, RFC 1918, link-local, ...). Off by default (SSRF).
+    :param resolver: resolve the host's A and AAAA records with this resolver (a
+        :class:`~mailauth.flows.Resolver`, such as ``DNSResolver``) instead of the
+        system's ``getaddrinfo``.
     """
 
-    def __init__(self, *, context: ssl.SSLContext | None = None, port: int | None = None,
-                 address: str | None = None) -> None:
+    def __init__(self, *, context: ssl.SSLContext | None = None,
+                 cafile: str | os.PathLike[str] | None = None, port: int | None = None,
+                 address: str | None = None, allow_private: bool = False,
+                 resolver: Resolver | None = None) -> None:
+        if context is not None and cafile is not None:
+            from .errors import UsageError
+            raise UsageError("give context= or cafile=, not both (load the CA file into "
+                             "the context: context.load_verify_locations(cafile))")
+        if not isinstance(allow_private, bool):
+            from .errors import ArgumentTypeError
+            raise ArgumentTypeError(f"allow_private= is True or False, not "
+                                    f"{type(allow_private).__name__}")
         self.context = context
+        self.cafile = os.fspath(cafile) if cafile is not None else None
         self.port = port
         self.address = address
+        self.allow_private = allow_private
+        self.resolver = resolver
 
     def fetch(self, request: Fetch) -> Response:
         """GET ``request.url`` within ``request.timeout`` seconds in all."""
@@ -47,14 +76,27 @@ class HTTPSFetcher:
             return Response(request.url, error="only https:// URLs are fetched")
         host = parts.hostname
         port = self.port or parts.port or 443
-        context = self.context or ssl.create_default_context()
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
         deadline = time.monotonic() + request.timeout
+        if self.address is not None:
+            addresses = [self.address]
+        else:
+            found = self._addresses(host, port, deadline)
+            if isinstance(found, str):
+                return Response(request.url, error=found)
+            addresses = found
+            refused = None if self.allow_private else _not_global(addresses)
+            if refused is not None:
+                return Response(request.url, error=(
+                    f"refused: {host} resolves to {refused}, which is not a global "
+                    "address (a policy host must not point into a private network; "
+                    "allow_private=True allows it)"))
         expired = threading.Event()
         try:
-            raw = socket.create_connection((self.address or host, port), timeout=request.timeout)
+            context = self.context or ssl.create_default_context(cafile=self.cafile)
+            raw = _connect(addresses, port, deadline)
             # The watchdog ends the fetch at the deadline whatever the socket is doing.
             live = [raw]  # the socket in use: the TLS one once wrapped
             watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut,
@@ -109,6 +151,94 @@ class HTTPSFetcher:
 
     async def afetch(self, request: Fetch) -> Response:
         return await asyncio.to_thread(self.fetch, request)
+
+    def _addresses(self, host: str, port: int, deadline: float) -> list[str] | str:
+        """The host's addresses, or why there are none (an error text)."""
+        try:
+            return [str(ipaddress.ip_address(host))]  # a literal: checked like the rest
+        except ValueError:
+            pass
+        if self.resolver is not None:
+            return _resolve_with(self.resolver, host, deadline)
+        return _getaddrinfo(host, port, deadline)
+
+
+def _resolve_with(resolver: Resolver, host: str, deadline: float) -> list[str] | str:
+    addresses: list[str] = []
+    problems: list[str] = []
+    for rdtype in ("A", "AAAA"):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return f"timeout: no address for {host} in time"
+        try:
+            answer = resolver.resolve(Query(host, rdtype), timeout=left)
+        except Exception as exc:  # a resolver must not raise; keep the promise anyway
+            problems.append(f"{rdtype}: {type(exc).__name__}: {exc}")
+            continue
+        addresses += [str(a) for a in answer.addresses()]
+        if not answer.ok and not answer.void:
+            problems.append(answer.describe())
+    if addresses:
+        return addresses
+    if problems:
+        return f"cannot resolve {host}: {'; '.join(problems)}"
+    return f"{host} has no A or AAAA record"
+
+
+def _getaddrinfo(host: str, port: int, deadline: float) -> list[str] | str:
+    """The system resolver, within the deadline (getaddrinfo has no timeout of its own:
+    it runs in a daemon thread that is left behind if it takes too long)."""
+    box: list[object] = []
+
+    def resolve() -> None:
+        try:
+            box.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except (OSError, UnicodeError) as exc:
+            box.append(exc)
+
+    thread = threading.Thread(target=resolve, daemon=True)
+    thread.start()
+    thread.join(max(0.0, deadline - time.monotonic()))
+    if not box:
+        return f"timeout: no address for {host} in time"
+    found = box[0]
+    if isinstance(found, BaseException):
+        return f"cannot resolve {host}: {found}"
+    out: list[str] = []
+    for _family, _type, _proto, _name, sockaddr in found:  # type: ignore[attr-defined]
+        address = str(sockaddr[0]).split("%", 1)[0]
+        if address not in out:
+            out.append(address)
+    return out or f"{host} has no address"
+
+
+def _is_global(text: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _not_global(addresses: list[str]) -> str | None:
+    """The first address that is not global, or None when every one is."""
+    for address in addresses:
+        if not _is_global(address):
+            return address
+    return None
+
+
+def _connect(addresses: list[str], port: int, deadline: float) -> socket.socket:
+    """A TCP connection to the first of ``addresses`` that answers in time."""
+    error: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout=_left(deadline))
+        except OSError as exc:
+            error = exc
+    raise error or OSError("no address to connect to")
 
 
 def _left(deadline: float) -> float:
