@@ -102,7 +102,7 @@ def test_mutated_reports_give_a_report_or_a_parse_error(data: st.DataObject) -> 
         key = data.draw(st.sampled_from(sorted(node) if isinstance(node, dict)
                                         else range(len(node))))
         path.append(key)
-        node = node[key]  # type: ignore[index]
+        node = node[key]
     if not path:
         return
     parent: object = doc

@@ -239,14 +239,17 @@ def _failure(item: object, warnings: dict[str, None]) -> FailureDetail:
     if info is None and "additional-info-uri" in item:
         warnings["additional-info-uri is read as additional-information"] = None
         info = get("additional-info-uri")
-    return FailureDetail(
-        result_type, count,
-        sending if type(sending) is str else _text(sending, "sending-mta-ip", warnings),
-        _text(get("receiving-mx-hostname"), "receiving-mx-hostname", warnings),
-        _text(get("receiving-mx-helo"), "receiving-mx-helo", warnings),
-        _text(get("receiving-ip"), "receiving-ip", warnings),
-        _text(info, "additional-information", warnings),
-        _text(get("failure-reason-code"), "failure-reason-code", warnings))
+    mx, helo, ip, code = (get("receiving-mx-hostname"), get("receiving-mx-helo"),
+                          get("receiving-ip"), get("failure-reason-code"))
+    # The usual shape (every value a string or absent) skips the per-field checks.
+    if not all(v is None or type(v) is str for v in (sending, mx, helo, ip, info, code)):
+        sending = _text(sending, "sending-mta-ip", warnings)
+        mx = _text(mx, "receiving-mx-hostname", warnings)
+        helo = _text(helo, "receiving-mx-helo", warnings)
+        ip = _text(ip, "receiving-ip", warnings)
+        info = _text(info, "additional-information", warnings)
+        code = _text(code, "failure-reason-code", warnings)
+    return FailureDetail(result_type, count, sending, mx, helo, ip, info, code)
 
 
 def _policy(item: object, warnings: dict[str, None]) -> PolicyResult:
