@@ -27,7 +27,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from parsedmarc import (  # type: ignore[import-untyped]
+from parsedmarc import (
     extract_report,
     parse_smtp_tls_report_json,
 )

@@ -26,8 +26,8 @@ PUBLIC = {
         "MX", "TLSA", "Answer", "ArgumentTypeError", "AuthResults", "Check", "DKIMResult",
         "DMARCResult", "Fetch", "MailAuthError", "Outcome",
         "ParseError", "Query", "Response", "SPFResult", "SignatureResult", "SigningError",
-        "Status", "UsageError", "__version__", "authenticate", "check_dmarc", "check_spf",
-        "sign_dkim", "verify_dkim",
+        "Status", "TLSRPTPolicyResult", "UsageError", "__version__", "authenticate",
+        "check_dmarc", "check_spf", "get_tlsrpt_policy", "sign_dkim", "verify_dkim",
     },
     "mailauth.flows": {
         "MX", "TLSA", "Answer", "AsyncFetcher", "AsyncResolver", "Check", "Effect", "Fetch",
@@ -57,6 +57,13 @@ PUBLIC = {
     },
     "mailauth.authres": {"AuthenticationResults", "Property", "ResInfo", "from_message",
                          "parse", "remove_forged", "trusted"},
+    "mailauth.tlsrpt": {
+        "DEFAULT_MAX_BYTES", "DEFAULT_MAX_JSON_BYTES", "AppliedPolicy", "FailureDetail",
+        "PolicyResult", "PolicyType", "PostBody", "Report", "ReportBuilder", "ResultType",
+        "TLSRPTPolicyResult", "TLSRPTRecord", "format_datetime", "get_tlsrpt_policy",
+        "is_tlsrpt_record", "parse_record", "parse_report", "report_from_json",
+        "tlsrpt_policy_flow",
+    },
     "mailauth.umbrella": {"AuthResults", "IPRevResult", "authenticate", "authenticate_flow",
                           "check_iprev", "iprev_flow"},
     "mailauth.psl": {"PublicSuffixList", "StalePublicSuffixListWarning",
@@ -89,7 +96,8 @@ def test_errors_are_what_they_promise() -> None:
 def _public_modules() -> list[types.ModuleType]:
     names = ["mailauth", "mailauth.flows", "mailauth.message", "mailauth.testing",
              "mailauth.spf", "mailauth.dkim", "mailauth.dmarc", "mailauth.umbrella",
-             "mailauth.authres", "mailauth.psl", "mailauth.resolvers", "mailauth.fetchers"]
+             "mailauth.authres", "mailauth.tlsrpt", "mailauth.psl", "mailauth.resolvers",
+             "mailauth.fetchers"]
     return [importlib.import_module(n) for n in names]
 
 

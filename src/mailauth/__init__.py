@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # type checkers and editors see the real names; imports stay 
     from .dkim import DKIMResult, SignatureResult, sign_dkim, verify_dkim
     from .dmarc import DMARCResult, check_dmarc
     from .spf import SPFResult, check_spf
+    from .tlsrpt import TLSRPTPolicyResult, get_tlsrpt_policy
     from .umbrella import AuthResults, authenticate
 
 __version__ = "0.1.0"
@@ -38,6 +39,8 @@ _LAZY = {
     "SignatureResult": "dkim",
     "check_dmarc": "dmarc",
     "DMARCResult": "dmarc",
+    "get_tlsrpt_policy": "tlsrpt",
+    "TLSRPTPolicyResult": "tlsrpt",
     "authenticate": "umbrella",
     "AuthResults": "umbrella",
 }
@@ -76,11 +79,13 @@ __all__ = [
     "SignatureResult",
     "SigningError",
     "Status",
+    "TLSRPTPolicyResult",
     "UsageError",
     "__version__",
     "authenticate",
     "check_dmarc",
     "check_spf",
+    "get_tlsrpt_policy",
     "sign_dkim",
     "verify_dkim",
 ]
