@@ -4,7 +4,11 @@
   ``RUNDIR/ca.pem`` (clients trust only that file);
 - serves ``DOCROOT/<Host header without port>/<path>`` as text/plain, 404 otherwise;
 - SNI names in ``BAD_CERT_HOSTS`` get a certificate for another name (to test
-  name-mismatch handling);
+  name-mismatch handling), those in ``EXPIRED_CERT_HOSTS`` an expired one;
+- the MTA-STS failure cases of tests/integration/test_mta_sts_live.py, by host:
+  ``REDIRECT_HOSTS`` answer 301, ``SLOW_HOSTS`` wait before answering,
+  ``CONTENT_TYPES`` set another Content-Type, ``BIG_HOSTS`` serve a body of that many
+  bytes; ``EXTRA_HOSTS`` are named in the certificate without a folder of their own;
 - writes ``RUNDIR/https.pid`` and, once listening, ``RUNDIR/ready``.
 
 usage: https_server.py RUNDIR DOCROOT [PORT=8443] [BIND=127.0.0.1]
@@ -17,12 +21,21 @@ import os
 import socket
 import ssl
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import trustme
 
-BAD_CERT_HOSTS = frozenset({"mta-sts.badcert.example.test"})
+BAD_CERT_HOSTS = frozenset({"mta-sts.badcert.example.test", "mta-sts.wrongname.sts.test"})
+EXPIRED_CERT_HOSTS = frozenset({"mta-sts.expired.sts.test"})
+REDIRECT_HOSTS = {"mta-sts.redirect.sts.test": "https://mta-sts.sts.test/.well-known/mta-sts.txt"}
+SLOW_HOSTS = {"mta-sts.slow.sts.test": 3.0}
+CONTENT_TYPES = {"mta-sts.html.sts.test": "text/html; charset=utf-8",
+                 "mta-sts.charset.sts.test": "text/plain; charset=utf-8"}
+BIG_HOSTS = {"mta-sts.big.sts.test": 65 * 1024}
+EXTRA_HOSTS = ("mta-sts.missing.sts.test", *REDIRECT_HOSTS, *BIG_HOSTS)
 
 
 def main(argv: list[str]) -> None:
@@ -35,9 +48,12 @@ def main(argv: list[str]) -> None:
 
     ca = trustme.CA(organization_name="mailauth test CA")
     hosts = sorted(p.name for p in docroot.iterdir() if p.is_dir())
-    good = ca.issue_cert(*[h for h in hosts if h not in BAD_CERT_HOSTS],
-                         "*.example.test", "localhost", "127.0.0.1", "::1")
+    named = sorted({*hosts, *EXTRA_HOSTS} - BAD_CERT_HOSTS - EXPIRED_CERT_HOSTS)
+    good = ca.issue_cert(*named, "*.example.test", "localhost", "127.0.0.1", "::1")
     bad = ca.issue_cert("wrong-name.example.invalid")
+    expired = ca.issue_cert(*EXPIRED_CERT_HOSTS,
+                            not_before=datetime(2020, 1, 1, tzinfo=UTC),
+                            not_after=datetime(2021, 1, 1, tzinfo=UTC))
     ca.cert_pem.write_to_path(str(rundir / "ca.pem"))
 
     def context(leaf: Any) -> ssl.SSLContext:
@@ -46,11 +62,13 @@ def main(argv: list[str]) -> None:
         leaf.configure_cert(ctx)
         return ctx
 
-    good_ctx, bad_ctx = context(good), context(bad)
+    good_ctx, bad_ctx, expired_ctx = context(good), context(bad), context(expired)
 
     def pick_cert(sslobj: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
         if name in BAD_CERT_HOSTS:
             sslobj.context = bad_ctx
+        elif name in EXPIRED_CERT_HOSTS:
+            sslobj.context = expired_ctx
 
     good_ctx.sni_callback = pick_cert  # type: ignore[assignment, unused-ignore]
 
@@ -61,12 +79,24 @@ def main(argv: list[str]) -> None:
             host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]").lower()
             rel = self.path.split("?", 1)[0].lstrip("/")
             path = Path(os.path.normpath(docroot / host / rel))
-            if docroot not in path.parents or not path.is_file():
+            if host in SLOW_HOSTS:
+                time.sleep(SLOW_HOSTS[host])
+            if host in REDIRECT_HOSTS:
+                self.send_response(301)
+                self.send_header("Location", REDIRECT_HOSTS[host])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if host in BIG_HOSTS:
+                head = b"version: STSv1\nmode: enforce\nmx: mx.sts.test\nmax_age: 86400\n"
+                pad = BIG_HOSTS[host] - len(head) - len(b"x-pad: \n")
+                body, code = head + b"x-pad: " + b"a" * pad + b"\n", 200
+            elif docroot not in path.parents or not path.is_file():
                 body, code = b"not found\n", 404
             else:
                 body, code = path.read_bytes(), 200
             self.send_response(code)
-            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Type", CONTENT_TYPES.get(host, "text/plain"))
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
