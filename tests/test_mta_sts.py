@@ -528,3 +528,18 @@ def test_a_wildcard_matches_exactly_one_more_label(base: list[str], left: str, u
 @given(st.text(max_size=40), st.text(max_size=40))
 def test_match_mx_never_raises(pattern: str, host: str) -> None:
     assert match_mx(pattern, host) in (True, False)
+
+
+def test_a_failed_refresh_is_not_retried_for_five_minutes() -> None:
+    store = MemoryStore()
+    run(resolver("v=STSv1; id=1"), served(), cache=store)
+    run(resolver("v=STSv1; id=2"), FakeFetcher(), cache=store, now=NOW + 100)
+    fetcher = served()
+    waiting = run(resolver("v=STSv1; id=2"), fetcher, cache=store, now=NOW + 399)
+    assert waiting.source == "cache" and fetcher.requests == []
+    assert "the last refresh failed 299 s ago" in waiting.reason
+    assert waiting.refresh_error is not None and "connection refused" in waiting.refresh_error
+    retried = run(resolver("v=STSv1; id=2"), fetcher, cache=store, now=NOW + 400)
+    assert retried.source == "fetched" and len(fetcher.requests) == 1
+    cached = store.get(DOMAIN)
+    assert cached is not None and (cached.id, cached.refresh_failed) == ("2", None)

@@ -28,6 +28,7 @@ from ._discovery import (
     FETCH_TIMEOUT,
     POLICY_MAX_BYTES,
     REFRESH_INTERVAL,
+    RETRY_AFTER,
     Discovery,
     FetchedPolicy,
     discover_flow,
@@ -45,6 +46,7 @@ __all__ = [
     "MAX_AGE_LIMIT",
     "POLICY_MAX_BYTES",
     "REFRESH_INTERVAL",
+    "RETRY_AFTER",
     "CachedPolicy",
     "Delivery",
     "Discovery",
@@ -100,6 +102,7 @@ def _store_write(store: PolicyStore, domain: str, entry: CachedPolicy | None) ->
 def get_mta_sts_policy(domain: str, *, cache: PolicyStore | None = None,
                        now: float | None = None, timeout: float = FETCH_TIMEOUT,
                        refresh_interval: float = REFRESH_INTERVAL,
+                       retry_after: float = RETRY_AFTER,
                        budget: float | None = None) -> Check[MTASTSPolicyResult]:
     """The MTA-STS policy a sending MTA applies to ``domain`` (RFC 8461 §3, §5.1).
 
@@ -112,6 +115,8 @@ def get_mta_sts_policy(domain: str, *, cache: PolicyStore | None = None,
     :param timeout: seconds for the HTTPS fetch in all (RFC 8461 §3.3 suggests 60).
     :param refresh_interval: seconds after which a cached policy whose id is unchanged
         is fetched again (once a day, §3.3); a failed refresh keeps it.
+    :param retry_after: seconds after a failed refresh before the next attempt (five
+        minutes, §3.3); the cached policy applies meanwhile.
     :param budget: seconds for the whole check (DNS and HTTPS); ``timeout + 20`` by
         default.
     :raises ArgumentTypeError: for an argument of the wrong type.
@@ -128,6 +133,7 @@ def get_mta_sts_policy(domain: str, *, cache: PolicyStore | None = None,
         check_number("now", now)
     check_number("timeout", timeout, positive=True)
     check_number("refresh_interval", refresh_interval)
+    check_number("retry_after", retry_after)
     if budget is not None:
         check_number("budget", budget, positive=True)
     store: PolicyStore = cache if cache is not None else MemoryStore()
@@ -137,7 +143,8 @@ def get_mta_sts_policy(domain: str, *, cache: PolicyStore | None = None,
         current = time.time() if now is None else float(now)  # noqa: TID251
         old, problem = yield from work(_store_get, store, name)
         result = yield from policy_flow(name, now=current, cached=old, timeout=timeout,
-                                        refresh_interval=refresh_interval)
+                                        refresh_interval=refresh_interval,
+                                        retry_after=retry_after)
         if result.cached != old:
             written = yield from work(_store_write, store, name, result.cached)
             problem = problem or written

@@ -18,7 +18,7 @@ from ._policy import Policy, parse_policy
 from ._record import STSRecord, is_sts_record, parse_record
 from ._result import MTASTSPolicyResult
 
-__all__ = ["FETCH_TIMEOUT", "POLICY_MAX_BYTES", "REFRESH_INTERVAL", "Discovery",
+__all__ = ["FETCH_TIMEOUT", "POLICY_MAX_BYTES", "REFRESH_INTERVAL", "RETRY_AFTER", "Discovery",
            "FetchedPolicy", "discover_flow", "fetch_policy_flow", "policy_flow",
            "policy_url"]
 
@@ -31,6 +31,11 @@ FETCH_TIMEOUT = 60.0
 REFRESH_INTERVAL = 86400.0
 """Age after which a cached policy is fetched again even if its id is unchanged, to
 keep it from expiring (RFC 8461 §3.3: "a suggested refresh frequency is once per day")."""
+
+RETRY_AFTER = 300.0
+"""Seconds after a failed refresh before a cached policy's domain is fetched again
+(RFC 8461 §3.3: "implementations SHOULD limit further attempts to a period of five
+minutes or longer per version ID")."""
 
 
 def policy_url(domain: str) -> str:
@@ -145,8 +150,8 @@ def _until(entry: CachedPolicy) -> str:
 
 
 def policy_flow(domain: str, *, now: float, cached: CachedPolicy | None = None,
-                timeout: float = FETCH_TIMEOUT,
-                refresh_interval: float = REFRESH_INTERVAL) -> Flow[MTASTSPolicyResult]:
+                timeout: float = FETCH_TIMEOUT, refresh_interval: float = REFRESH_INTERVAL,
+                retry_after: float = RETRY_AFTER) -> Flow[MTASTSPolicyResult]:
     """The policy that applies to ``domain`` at ``now`` (RFC 8461 §5.1).
 
     :param domain: the Policy Domain, already normalised (A-labels, lower case).
@@ -155,6 +160,9 @@ def policy_flow(domain: str, *, now: float, cached: CachedPolicy | None = None,
     :param timeout: seconds for the policy fetch.
     :param refresh_interval: a cached policy older than this is fetched again even
         when its id is unchanged (a failure keeps it).
+    :param retry_after: after a failed refresh of a cached policy, seconds before the
+        next attempt (the cached policy applies meanwhile). A domain with nothing
+        cached is fetched whenever asked: there is nowhere to remember the failure.
     """
     url = policy_url(domain)
     live = cached if cached is not None and cached.domain == domain and cached.valid(now) \
@@ -183,6 +191,12 @@ def policy_flow(domain: str, *, now: float, cached: CachedPolicy | None = None,
     if live is not None and live.id == record.id and now - live.fetched < refresh_interval:
         return from_cache(f"policy id {record.id} unchanged: the cached policy applies "
                           f"({_until(live)})", live, None)
+    failed = live.refresh_failed if live is not None else None
+    if live is not None and failed is not None and 0 <= now - failed < retry_after:
+        return from_cache(f"the last refresh failed {now - failed:g} s ago "
+                          f"({live.refresh_error}); the next is tried {retry_after:g} s "
+                          f"after it (RFC 8461 §3.3); the cached policy (id {live.id}) "
+                          "applies", live, live.refresh_error)
     got = yield from fetch_policy_flow(domain, timeout=timeout)
     trace.append(f"GET {url}: " + (f"HTTP {got.status}" if got.status else "no answer")
                  + (f": {got.error}" if got.error else ""))
