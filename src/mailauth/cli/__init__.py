@@ -33,7 +33,7 @@ from ._common import (
 __all__ = ["ExitStatus", "add_dns_options", "build_parser", "main", "resolver_from_args"]
 
 # Sub-modules that provide commands, in the order `mailauth --help` lists them.
-_COMMAND_MODULES = ("check", "spf", "dkim", "dns")
+_COMMAND_MODULES = ("check", "spf", "dkim", "tlsrpt", "dns")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +73,8 @@ def _command_of(argv: Sequence[str]) -> str | None:
     words = [a for a in argv if not a.startswith("-")]
     if words and words[0] in _COMMAND_MODULES:
         if words[0] == "dkim" and len(words) > 1 and words[1] in ("verify", "sign", "keygen"):
+            return " ".join(words[:2])
+        if words[0] == "tlsrpt" and len(words) > 1 and words[1] in ("record", "summarize"):
             return " ".join(words[:2])
         return words[0]
     return None
