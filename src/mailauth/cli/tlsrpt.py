@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
                             help="run 'mailauth tlsrpt COMMAND --help' for its options")
     r = add_command(cmds, "record", help="look up and explain a domain's TLS-RPT record",
                     description="Look up _smtp._tls.DOMAIN and show where reports go.")
-    r.add_argument("domain", metavar="DOMAIN")
+    r.add_argument("domain", metavar="DOMAIN", help="the policy domain (a recipient domain)")
     add_dns_options(r)
     add_json_option(r, "the result")
     r.set_defaults(func=run_record)
