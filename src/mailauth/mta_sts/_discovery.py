@@ -145,8 +145,8 @@ def fetch_policy_flow(domain: str, *, timeout: float = FETCH_TIMEOUT) -> Flow[Fe
     return _check_response(url, response)
 
 
-def _until(entry: CachedPolicy) -> str:
-    return f"valid for {entry.expires - entry.fetched:g} s after its fetch"
+def _until(entry: CachedPolicy, now: float) -> str:
+    return f"fetched {now - entry.fetched:g} s ago, valid {entry.expires - now:g} s more"
 
 
 def policy_flow(domain: str, *, now: float, cached: CachedPolicy | None = None,
@@ -190,7 +190,7 @@ def policy_flow(domain: str, *, now: float, cached: CachedPolicy | None = None,
     record = found.record
     if live is not None and live.id == record.id and now - live.fetched < refresh_interval:
         return from_cache(f"policy id {record.id} unchanged: the cached policy applies "
-                          f"({_until(live)})", live, None)
+                          f"({_until(live, now)})", live, None)
     failed = live.refresh_failed if live is not None else None
     if live is not None and failed is not None and 0 <= now - failed < retry_after:
         return from_cache(f"the last refresh failed {now - failed:g} s ago "

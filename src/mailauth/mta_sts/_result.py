@@ -85,8 +85,8 @@ def may_deliver(policy: Policy | None, mx: str, *, starttls: bool,
     if policy.mode == "testing":
         return Delivery(True, f"testing mode: deliver, and report the failure: {why} "
                               "(RFC 8461 §5)", "testing", mx, pattern, report=True)
-    return Delivery(False, f"enforce mode: do not deliver to this host: {why} "
-                           "(RFC 8461 §5: try the next MX host, else defer)",
+    return Delivery(False, f"enforce mode: do not deliver to this host: {why}; try the "
+                           "next MX host, else defer (RFC 8461 §5)",
                     "enforce", mx, pattern, report=True)
 
 
