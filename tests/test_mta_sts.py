@@ -543,3 +543,33 @@ def test_a_failed_refresh_is_not_retried_for_five_minutes() -> None:
     assert retried.source == "fetched" and len(fetcher.requests) == 1
     cached = store.get(DOMAIN)
     assert cached is not None and (cached.id, cached.refresh_failed) == ("2", None)
+
+
+_HOST = st.lists(_LABEL, min_size=2, max_size=4).map(".".join)
+_PATTERN = st.one_of(_HOST, _HOST.map(lambda h: f"*.{h}"))
+
+
+@given(st.sampled_from(["enforce", "testing", "none"]), st.lists(_PATTERN, min_size=1,
+                                                                  max_size=5),
+       st.integers(0, 31557600), st.sampled_from(["\n", "\r\n"]), st.permutations(range(4)))
+def test_a_valid_policy_parses_to_its_fields_in_any_order(mode: str, mx: list[str],
+                                                          max_age: int, end: str,
+                                                          order: list[int]) -> None:
+    fields = [["version: STSv1"], [f"mode: {mode}"], [f"mx: {p}" for p in mx],
+              [f"max_age: {max_age}"]]
+    text = end.join(line for i in order for line in fields[i]) + end
+    policy = parse_policy(text)
+    assert (policy.mode, policy.mx, policy.max_age) == (mode, tuple(mx), max_age)
+    assert all(policy.matches(p.replace("*", "x")) for p in mx)
+
+
+def test_hostile_policies_finish() -> None:
+    """100 KB built to make a backtracking pattern explode finishes (no timing: a
+    quadratic reading would take hours here, not a second)."""
+    for text in ("mx: " + "a." * 50_000 + "\n", "k" * 100_000, "\n" * 100_000,
+                 "version: STSv1\n" + "x-y: " + "a " * 50_000 + "\n",
+                 "mx: " + "*." * 50_000 + "a\n", "mx: " + "a-" * 50_000 + "\n"):
+        with contextlib.suppress(ParseError):
+            parse_policy(text)
+        with contextlib.suppress(ParseError):
+            parse_record("v=STSv1; " + text.replace("\n", ";"))

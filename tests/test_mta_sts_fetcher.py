@@ -60,6 +60,7 @@ def cafile(ca: trustme.CA, tmp_path: Path) -> Path:
     "100.64.0.1", "0.0.0.0", "255.255.255.255", "224.0.0.1", "192.0.2.1", "198.18.0.1",
     "::1", "::", "fe80::1", "fe80::1%eth0", "fc00::1", "fd12:3456::1", "ff02::1", "ff0e::1",
     "2001:db8::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",
+    "64:ff9b::7f00:1", "64:ff9b::a00:1", "2002:7f00:1::1", "2002:a9fe:a9fe::1",
     "not an address",
 ])
 def test_addresses_that_are_not_global_are_refused(address: str) -> None:
@@ -67,7 +68,7 @@ def test_addresses_that_are_not_global_are_refused(address: str) -> None:
 
 
 @pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111",
-                                     "::ffff:8.8.8.8"])
+                                     "::ffff:8.8.8.8", "64:ff9b::808:808"])
 def test_global_addresses_pass(address: str) -> None:
     assert _is_global(address)
 
