@@ -24,10 +24,11 @@ BANNED = {"dns", "asyncio", "socket", "ssl", "http", "urllib", "smtplib"}
 PUBLIC = {
     "mailauth": {
         "MX", "TLSA", "Answer", "ArgumentTypeError", "AuthResults", "Check", "DKIMResult",
-        "DMARCResult", "Fetch", "MailAuthError", "Outcome",
+        "DMARCResult", "Fetch", "MTASTSPolicyResult", "MailAuthError", "Outcome",
         "ParseError", "Query", "Response", "SPFResult", "SignatureResult", "SigningError",
         "Status", "TLSRPTPolicyResult", "UsageError", "__version__", "authenticate",
-        "check_dmarc", "check_spf", "get_tlsrpt_policy", "sign_dkim", "verify_dkim",
+        "check_dmarc", "check_spf", "get_mta_sts_policy", "get_tlsrpt_policy", "sign_dkim",
+        "verify_dkim",
     },
     "mailauth.flows": {
         "MX", "TLSA", "Answer", "AsyncFetcher", "AsyncResolver", "Check", "Effect", "Fetch",
@@ -57,6 +58,14 @@ PUBLIC = {
     },
     "mailauth.authres": {"AuthenticationResults", "Property", "ResInfo", "from_message",
                          "parse", "remove_forged", "trusted"},
+    "mailauth.mta_sts": {
+        "FETCH_TIMEOUT", "MAX_AGE_LIMIT", "POLICY_MAX_BYTES", "REFRESH_INTERVAL",
+        "RETRY_AFTER", "CachedPolicy", "Delivery", "Discovery", "FetchedPolicy",
+        "MTASTSPolicyResult", "MemoryStore", "Mode", "Policy", "PolicyStore", "SQLiteStore",
+        "STSRecord", "Source", "discover_flow", "fetch_policy_flow", "get_mta_sts_policy",
+        "is_sts_record", "match_mx", "may_deliver", "parse_policy", "parse_record",
+        "policy_flow", "policy_url",
+    },
     "mailauth.tlsrpt": {
         "DEFAULT_MAX_BYTES", "DEFAULT_MAX_JSON_BYTES", "AppliedPolicy", "FailureDetail",
         "PolicyResult", "PolicyType", "PostBody", "Report", "ReportBuilder", "ResultType",
@@ -96,8 +105,8 @@ def test_errors_are_what_they_promise() -> None:
 def _public_modules() -> list[types.ModuleType]:
     names = ["mailauth", "mailauth.flows", "mailauth.message", "mailauth.testing",
              "mailauth.spf", "mailauth.dkim", "mailauth.dmarc", "mailauth.umbrella",
-             "mailauth.authres", "mailauth.tlsrpt", "mailauth.psl", "mailauth.resolvers",
-             "mailauth.fetchers"]
+             "mailauth.authres", "mailauth.tlsrpt", "mailauth.mta_sts", "mailauth.psl",
+             "mailauth.resolvers", "mailauth.fetchers"]
     return [importlib.import_module(n) for n in names]
 
 

@@ -4,6 +4,8 @@
 (RFC 9989, or RFC 7489 with the Public Suffix List) on a message as one check and
 writes the Authentication-Results field (RFC 8601); :func:`check_spf`,
 :func:`verify_dkim`, :func:`check_dmarc` and :func:`sign_dkim` do one method each.
+For senders: :func:`get_mta_sts_policy` (RFC 8461) and :func:`get_tlsrpt_policy`
+(RFC 8460).
 Every check is a :class:`Check`: run it
 with ``.run()`` (blocking, safe in scripts, threads and notebooks) or ``await check``
 (asyncio). :mod:`mailauth.flows` is the toolkit for writing checks and resolvers of
@@ -22,6 +24,7 @@ from .status import Status
 if TYPE_CHECKING:  # type checkers and editors see the real names; imports stay lazy
     from .dkim import DKIMResult, SignatureResult, sign_dkim, verify_dkim
     from .dmarc import DMARCResult, check_dmarc
+    from .mta_sts import MTASTSPolicyResult, get_mta_sts_policy
     from .spf import SPFResult, check_spf
     from .tlsrpt import TLSRPTPolicyResult, get_tlsrpt_policy
     from .umbrella import AuthResults, authenticate
@@ -39,6 +42,8 @@ _LAZY = {
     "SignatureResult": "dkim",
     "check_dmarc": "dmarc",
     "DMARCResult": "dmarc",
+    "get_mta_sts_policy": "mta_sts",
+    "MTASTSPolicyResult": "mta_sts",
     "get_tlsrpt_policy": "tlsrpt",
     "TLSRPTPolicyResult": "tlsrpt",
     "authenticate": "umbrella",
@@ -70,6 +75,7 @@ __all__ = [
     "DKIMResult",
     "DMARCResult",
     "Fetch",
+    "MTASTSPolicyResult",
     "MailAuthError",
     "Outcome",
     "ParseError",
@@ -85,6 +91,7 @@ __all__ = [
     "authenticate",
     "check_dmarc",
     "check_spf",
+    "get_mta_sts_policy",
     "get_tlsrpt_policy",
     "sign_dkim",
     "verify_dkim",
