@@ -33,7 +33,7 @@ from ._common import (
 __all__ = ["ExitStatus", "add_dns_options", "build_parser", "main", "resolver_from_args"]
 
 # Sub-modules that provide commands, in the order `mailauth --help` lists them.
-_COMMAND_MODULES = ("check", "spf", "dkim", "tlsrpt", "dns")
+_COMMAND_MODULES = ("check", "spf", "dkim", "mta_sts", "tlsrpt", "dns")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +71,7 @@ def _json_requested(argv: Sequence[str]) -> bool:
 def _command_of(argv: Sequence[str]) -> str | None:
     """The command named on the command line (for errors before parsing ends)."""
     words = [a for a in argv if not a.startswith("-")]
-    if words and words[0] in _COMMAND_MODULES:
+    if words and words[0].replace("-", "_") in _COMMAND_MODULES:
         if words[0] == "dkim" and len(words) > 1 and words[1] in ("verify", "sign", "keygen"):
             return " ".join(words[:2])
         if words[0] == "tlsrpt" and len(words) > 1 and words[1] in ("record", "summarize"):
