@@ -22,11 +22,11 @@ from typing import Any
 from .._arguments import check_int
 from ..errors import ArgumentTypeError, ParseError
 from ._report import (
+    _RESULT_TYPES,
     FailureDetail,
     PolicyResult,
     Report,
     policy_type_of,
-    result_type_of,
 )
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_JSON_BYTES", "parse_report"]
@@ -219,6 +219,9 @@ def _strings(value: object, what: str, warnings: dict[str, None]) -> tuple[str, 
     raise _refuse(f"{what} is not a list of strings")
 
 
+_PLAIN = frozenset({str, type(None)})  # the types a failure-details value usually has
+
+
 def _failure(item: object, warnings: dict[str, None]) -> FailureDetail:
     if type(item) is not dict:
         raise _refuse("a failure-details entry is not an object")
@@ -226,7 +229,7 @@ def _failure(item: object, warnings: dict[str, None]) -> FailureDetail:
     rtype = get("result-type")
     if type(rtype) is not str:
         raise _refuse("a failure-details entry has no result-type")
-    result_type = result_type_of(rtype)
+    result_type = _RESULT_TYPES.get(rtype, rtype)   # result_type_of, inlined: per entry
     if type(result_type) is str:
         warnings[f"result-type {rtype[:40]!r} is not registered (RFC 8460 §4.3)"] = None
     count = get("failed-session-count")
@@ -242,7 +245,9 @@ def _failure(item: object, warnings: dict[str, None]) -> FailureDetail:
     mx, helo, ip, code = (get("receiving-mx-hostname"), get("receiving-mx-helo"),
                           get("receiving-ip"), get("failure-reason-code"))
     # The usual shape (every value a string or absent) skips the per-field checks.
-    if not all(v is None or type(v) is str for v in (sending, mx, helo, ip, info, code)):
+    plain = _PLAIN
+    if not (type(sending) in plain and type(mx) in plain and type(helo) in plain
+            and type(ip) in plain and type(info) in plain and type(code) in plain):
         sending = _text(sending, "sending-mta-ip", warnings)
         mx = _text(mx, "receiving-mx-hostname", warnings)
         helo = _text(helo, "receiving-mx-helo", warnings)
@@ -290,8 +295,8 @@ def _policy(item: object, warnings: dict[str, None]) -> PolicyResult:
     if raw is None:
         details: tuple[FailureDetail, ...] = ()
     elif type(raw) is list:
-        details = tuple(_failure(d, warnings) for d in raw)
-        listed = sum(d.failed_session_count for d in details)
+        details = tuple([_failure(d, warnings) for d in raw])
+        listed = sum([d[1] for d in details])   # failed_session_count
         if listed != bad:
             warnings[f"total-failure-session-count {bad} differs from the sum of "
                      f"failed-session-count ({listed})"] = None
