@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+from ._domain import normalize_domain
 from ._message import Message
 from .errors import ArgumentTypeError, UsageError
 from .psl import PublicSuffixList
 
-__all__ = ["check_bool", "check_int", "check_message", "check_mode", "check_number",
-           "check_psl"]
+__all__ = ["check_bool", "check_domain", "check_int", "check_message", "check_mode",
+           "check_number", "check_psl"]
 
 
 def check_message(message: object) -> None:
@@ -70,3 +71,13 @@ def check_psl(psl: object) -> None:
     if psl is not None and not isinstance(psl, PublicSuffixList):
         raise ArgumentTypeError(f"psl= is a PublicSuffixList (mailauth.psl."
                                 f"load_public_suffix_list(path)), not {type(psl).__name__}")
+
+
+def check_domain(name: str, value: object) -> str:
+    """A domain name argument in canonical form (A-labels, lower case, no final dot)."""
+    if not isinstance(value, str):
+        raise ArgumentTypeError(f"{name}= is a domain name (str), not {type(value).__name__}")
+    try:
+        return normalize_domain(value)
+    except ValueError as exc:
+        raise UsageError(f"{name}={value!r} is not a domain name: {exc}") from None

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .._arguments import check_bool, check_message, check_mode, check_number, check_psl
-from .._domain import normalize_domain
+from .._arguments import (
+    check_bool,
+    check_domain,
+    check_message,
+    check_mode,
+    check_number,
+    check_psl,
+)
 from .._flow import Check, Flow
 from .._message import Message, MessageSource, parse_message
 from ..dkim import DKIMResult
-from ..errors import ArgumentTypeError, UsageError
+from ..errors import ArgumentTypeError
 from ..psl import PublicSuffixList
 from ..spf import SPFResult
 from ._discovery import (
@@ -125,12 +131,7 @@ def organizational_domain(name: str, *, mode: Mode = "tree-walk",
     checked = check_mode(mode)
     check_psl(psl)
     check_number("budget", budget, positive=True)
-    if not isinstance(name, str):
-        raise ArgumentTypeError(f"a domain name is a str, not {type(name).__name__}")
-    try:
-        domain = normalize_domain(name)
-    except ValueError as exc:
-        raise UsageError(f"{name!r} is not a domain name: {exc}") from None
+    domain = check_domain("name", name)
 
     def flow() -> Flow[OrganizationalDomain]:
         return organizational_domain_flow(domain, mode=checked, psl=psl)

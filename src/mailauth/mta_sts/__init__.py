@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import time
 
-from .._arguments import check_number
-from .._domain import normalize_domain
+from .._arguments import check_domain, check_number
 from .._flow import Check, Flow, work
-from ..errors import ArgumentTypeError, UsageError
+from ..errors import ArgumentTypeError
 from ._cache import CachedPolicy, MemoryStore, PolicyStore
 from ._discovery import (
     FETCH_TIMEOUT,
@@ -72,15 +71,6 @@ __all__ = [
 ]
 
 
-def _domain(domain: object) -> str:
-    if not isinstance(domain, str):
-        raise ArgumentTypeError(f"a domain name is a str, not {type(domain).__name__}")
-    try:
-        return normalize_domain(domain)
-    except ValueError as exc:
-        raise UsageError(f"{domain!r} is not a domain name: {exc}") from None
-
-
 def _store_get(store: PolicyStore, domain: str) -> tuple[CachedPolicy | None, str | None]:
     try:
         return store.get(domain), None
@@ -125,7 +115,7 @@ def get_mta_sts_policy(domain: str, *, cache: PolicyStore | None = None,
     Run it with a fetcher of your own for a private CA or a test server:
     ``check.run(fetcher=HTTPSFetcher(cafile=...))``.
     """
-    name = _domain(domain)
+    name = check_domain("domain", domain)
     if cache is not None and not isinstance(cache, PolicyStore):
         raise ArgumentTypeError(f"cache= is a PolicyStore (MemoryStore(), SQLiteStore(path))"
                                 f", not {type(cache).__name__}")

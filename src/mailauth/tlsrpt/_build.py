@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from .._arguments import check_int
+from .._arguments import check_domain, check_int
 from ..errors import ArgumentTypeError, UsageError
 from ._report import (
     FailureDetail,
@@ -23,7 +23,6 @@ from ._report import (
     policy_type_of,
     result_type_of,
 )
-from ._report import _domain_argument as _domain
 
 __all__ = ["AppliedPolicy", "ReportBuilder"]
 
@@ -50,7 +49,7 @@ class AppliedPolicy:
         lines = tuple(ln.strip() for ln in policy_text.splitlines() if ln.strip())
         mx = tuple(ln.split(":", 1)[1].strip() for ln in lines
                    if ln.split(":", 1)[0].strip() == "mx" and ":" in ln)
-        return cls(PolicyType.STS, _domain("domain", domain), lines, mx)
+        return cls(PolicyType.STS, check_domain("domain", domain), lines, mx)
 
     @classmethod
     def tlsa(cls, domain: str, records: Iterable[str], mx_host: str) -> AppliedPolicy:
@@ -59,13 +58,13 @@ class AppliedPolicy:
         texts = tuple(records)
         if not all(isinstance(t, str) for t in texts):
             raise ArgumentTypeError("records are TLSA records in presentation format (str)")
-        return cls(PolicyType.TLSA, _domain("domain", domain), texts,
-                   (_domain("mx_host", mx_host),))
+        return cls(PolicyType.TLSA, check_domain("domain", domain), texts,
+                   (check_domain("mx_host", mx_host),))
 
     @classmethod
     def no_policy_found(cls, domain: str) -> AppliedPolicy:
         """Neither MTA-STS nor DANE applied (``no-policy-found``)."""
-        return cls(PolicyType.NO_POLICY_FOUND, _domain("domain", domain))
+        return cls(PolicyType.NO_POLICY_FOUND, check_domain("domain", domain))
 
 
 _Key = tuple[str, str | None, str | None, str | None, str | None, str | None, str | None]
@@ -93,7 +92,7 @@ class ReportBuilder:
 
     def __init__(self, *, policy_domain: str, organization_name: str, contact_info: str,
                  start: datetime, end: datetime, report_id: str | None = None) -> None:
-        self.policy_domain = _domain("policy_domain", policy_domain)
+        self.policy_domain = check_domain("policy_domain", policy_domain)
         for name, value in (("organization_name", organization_name),
                             ("contact_info", contact_info)):
             if not isinstance(value, str):

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from .._arguments import check_domain
 from .._display import Card, Displayed, Part
-from .._domain import normalize_domain
 from ..errors import ArgumentTypeError, UsageError
 
 __all__ = ["FailureDetail", "PolicyResult", "PolicyType", "PostBody", "Report",
@@ -227,7 +227,7 @@ class Report(Displayed):
         :param unique_id: letters and digits, to tell apart reports of one period.
         :raises UsageError: for a unique id that is not ``1*(ALPHA / DIGIT)``.
         """
-        sender = _domain_argument("submitter", submitter)
+        sender = check_domain("submitter", submitter)
         if unique_id is not None and _UNIQUE_ID.fullmatch(unique_id) is None:
             raise UsageError(f"unique_id is letters and digits (RFC 8460 §5.1), not "
                              f"{unique_id!r}")
@@ -257,7 +257,7 @@ class Report(Displayed):
         :param date: the Date field; now when None.
         :param message_id: without angle brackets; made from the report when None.
         """
-        sender = _domain_argument("submitter", submitter)
+        sender = check_domain("submitter", submitter)
         for name, value in (("from_addr", from_addr), ("to_addr", to_addr)):
             if not isinstance(value, str):
                 raise ArgumentTypeError(f"{name}= is a str, not {type(value).__name__}")
@@ -341,15 +341,6 @@ def _header_text(text: str) -> str:
     """Text safe on a header line: printable ASCII, no angle brackets."""
     return "".join(c if (c.isascii() and c.isprintable() and c not in "<>") else "?"
                    for c in text)
-
-
-def _domain_argument(name: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise ArgumentTypeError(f"{name}= is a domain name (str), not {type(value).__name__}")
-    try:
-        return normalize_domain(value)
-    except ValueError as exc:
-        raise UsageError(f"{name}= is not a domain name: {exc}") from None
 
 
 def policy_type_of(text: str) -> PolicyType | str:
