@@ -34,7 +34,7 @@ def test_the_example_notebook_runs_and_shows_rich_results() -> None:
     assert lines[0] == ("DKIM d=example.org s=ex2026 passed and is the From domain itself, "
                         "aligned (relaxed)")
     assert lines[2].startswith("Authentication-Results: mx.example.net; spf=none")
-    code = code[2:]
+    code = code[1:]
     spf_out, dkim_out = (code[1].outputs[0], code[2].outputs[0])
     assert spf_out.output_type == dkim_out.output_type == "execute_result"
     spf_html = spf_out.data["text/html"]
