@@ -447,9 +447,10 @@ def test_tlsa_flow_asks_addresses_and_tlsa_together() -> None:
 def test_tlsa_flow_secure_insecure_bogus() -> None:
     zone = {HOST: {"A": ["192.0.2.1"]}, TLSA_NAME: {"TLSA": [RECORD]}}
     secure = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone, authentic=[TLSA_NAME, HOST]))
-    assert secure.status is Status.PASS
+    assert secure.status is Status.PASS and secure.addresses_authentic is True
     insecure = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone))
     assert insecure.status is Status.NONE and insecure.records == ()
+    assert insecure.addresses_authentic is False
     assert "not DNSSEC-signed" in insecure.reason
     bogus = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone, tempfail=[TLSA_NAME]))
     assert bogus.status is Status.TEMPERROR

@@ -18,7 +18,7 @@ itself is followed by the resolver; its AD bit covers the chain.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cryptography import x509
 
@@ -55,6 +55,8 @@ class TLSALookup(Displayed):
     :param records: the TLSA records (empty unless authentic).
     :param authentic: whether the answer used was DNSSEC-authentic.
     :param trace: the answers, one line each.
+    :param addresses_authentic: whether the host's address answers (A, AAAA) were
+        DNSSEC-authentic; None when they were not asked or failed.
     """
 
     status: Status
@@ -66,6 +68,7 @@ class TLSALookup(Displayed):
     records: tuple[TLSA, ...] = ()
     authentic: bool = False
     trace: tuple[str, ...] = ()
+    addresses_authentic: bool | None = None
 
     @property
     def applies(self) -> bool:
@@ -100,6 +103,9 @@ class TLSALookup(Displayed):
             return Card(method="dane-tlsa", status=str(self.status), reason=self.reason)
         facts = [("host", f"{self.host} port {self.port}"), ("TLSA name", self.name),
                  ("DNSSEC", "authentic" if self.authentic else "not authentic")]
+        if self.addresses_authentic is not None:
+            facts.append(("addresses", "authentic" if self.addresses_authentic
+                          else "not authentic"))
         parts = tuple(Part(short(r), "unusable" if usable(r) else "usable", usable(r) or "")
                       for r in self.records)
         return Card(method="dane-tlsa", status=str(self.status), reason=self.reason,
@@ -128,6 +134,8 @@ def tlsa_flow(host: str, port: int = 25) -> Flow[TLSALookup]:
     a, aaaa, tlsa = yield from query_all((Query(host, "A"), Query(host, "AAAA"),
                                           Query(name, "TLSA")))
     trace = [a.describe(), aaaa.describe(), tlsa.describe()]
+    answered = [x for x in (a, aaaa) if x.outcome is not Outcome.TEMPFAIL]
+    secure = all(x.authentic for x in answered) if answered else None
     aliased = next((x for x in (a, aaaa) if x.canonical_name), None)
     if aliased is not None and aliased.canonical_name is not None:
         expanded = aliased.canonical_name.lower().rstrip(".")
@@ -138,12 +146,16 @@ def tlsa_flow(host: str, port: int = 25) -> Flow[TLSALookup]:
                 return TLSALookup(Status.TEMPERROR, _failed(other), host, port,
                                   other.query.name, expanded, trace=tuple(trace))
             if other.ok and other.authentic:
-                return _interpret(other, host, port, expanded, trace)
-    return _interpret(tlsa, host, port, host, trace)
+                return _interpret(other, host, port, expanded, trace, secure=secure)
+    return _interpret(tlsa, host, port, host, trace, secure=secure)
 
 
-def _interpret(answer: Answer, host: str, port: int, base: str,
-               trace: list[str]) -> TLSALookup:
+def _interpret(answer: Answer, host: str, port: int, base: str, trace: list[str], *,
+               secure: bool | None) -> TLSALookup:
+    return replace(_judge(answer, host, port, base, trace), addresses_authentic=secure)
+
+
+def _judge(answer: Answer, host: str, port: int, base: str, trace: list[str]) -> TLSALookup:
     name = answer.query.name
     if answer.outcome is Outcome.TEMPFAIL:
         return TLSALookup(Status.TEMPERROR, _failed(answer), host, port, name, base,
