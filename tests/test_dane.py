@@ -411,6 +411,14 @@ def test_rollover_warnings(pki: PKI) -> None:
     assert rollover_warnings([full, key], pki.chain()) == ()
     assert rollover_warnings([key], pki.chain()) == ()
     assert rollover_warnings([TLSA(2, 1, 1, data(pki.inter, 1, 1)), full], pki.chain()) == ()
+    # a 3 1 1 record for another key does not save a full-certificate record
+    other_key = tlsa_record_for(_key().public_key())
+    (warning,) = rollover_warnings([full, other_key], pki.chain())
+    assert warning.startswith("only full-certificate records match")
+    # nothing matches today
+    (warning,) = rollover_warnings([other_key], pki.chain())
+    assert "DANE fails already" in warning
+    assert f"publish 3 1 1 {data(pki.leaf, 1, 1).hex()}" in warning
     # a pending key without its record
     pending = _key().public_key()
     (warning,) = rollover_warnings([key], pki.chain(), next_key=pending)

@@ -72,8 +72,9 @@ def rollover_warnings(records: Iterable[TLSA | str], chain: Sequence[bytes | x50
                       *, next_key: CertOrKey | None = None) -> tuple[str, ...]:
     """What in the published TLSA set will break at the next certificate renewal.
 
-    - only ``3 0 x`` records (the whole leaf certificate) among the DANE-EE records
-      and no DANE-TA record: every renewal breaks them, even with the same key;
+    - nothing matches the chain now (DANE fails already);
+    - the records that match now are all ``3 0 x`` (the whole leaf certificate) and no
+      DANE-TA record matches: every renewal breaks them, even with the same key;
     - ``next_key`` (the key or certificate the server will use next) has no record:
       it fails the day it is deployed;
     - each warning names the fix (the record to publish).
@@ -88,15 +89,25 @@ def rollover_warnings(records: Iterable[TLSA | str], chain: Sequence[bytes | x50
     ee = [r for r in published if r.usage == 3]
     ta = [r for r in published if r.usage == 2]
     leaf = certs[0] if certs else None
-    if ee and not ta and all(r.selector == 0 for r in ee):
-        fix = "3 1 1 <SHA2-256 of the leaf's public key>"
-        if leaf is not None:
-            spki_digest = leaf.association(1, 1)
-            if spki_digest is not None:
-                fix = f"3 1 1 {spki_digest.hex()}"
-        pinned = ", ".join(short(r) for r in ee)
-        warnings.append(f"only full-certificate records ({pinned}): they break at every "
-                        f"certificate renewal, even when the key is kept; publish {fix} "
+    fix = "3 1 1 <SHA2-256 of the leaf's public key>"
+    if leaf is not None:
+        spki_digest = leaf.association(1, 1)
+        if spki_digest is not None:
+            fix = f"3 1 1 {spki_digest.hex()}"
+    # What holds today: DANE-EE records for the leaf, DANE-TA records for a certificate
+    # the server sends above it (the issuing relation is match()'s business).
+    ee_now = [r for r in ee if leaf is not None and leaf.association(r.selector, r.mtype)
+              == r.data]
+    ta_now = [r for r in ta if any(c.association(r.selector, r.mtype) == r.data
+                                   for c in certs[1:])]
+    if certs and published and not ee_now and not ta_now:
+        warnings.append(f"no published record matches the certificates the server presents "
+                        f"now: DANE fails already, not only at the next renewal; publish "
+                        f"{fix} (the leaf's public key, RFC 7671 §5.1)")
+    elif ee_now and not ta_now and all(r.selector == 0 for r in ee_now):
+        pinned = ", ".join(short(r) for r in ee_now)
+        warnings.append(f"only full-certificate records match ({pinned}): they break at "
+                        f"every certificate renewal, even when the key is kept; publish {fix} "
                         "(the public key, RFC 7671 §5.1) and remove the 3 0 x records once "
                         "it is in the DNS")
     if next_key is not None:
@@ -108,7 +119,7 @@ def rollover_warnings(records: Iterable[TLSA | str], chain: Sequence[bytes | x50
             cert_data = load(0, next_key)
             covered = any(r.selector == 0 and cert_data.association(0, r.mtype) == r.data
                           for r in ee)
-        if not covered and not ta:
+        if not covered and not ta_now:
             warnings.append(f"no TLSA record for the pending key: publish {wanted} at least "
                             "two TTLs before the server uses it (RFC 7671 §8.1)")
     return tuple(warnings)
