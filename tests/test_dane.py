@@ -559,3 +559,42 @@ def test_domain_flow_failures_and_special_mx() -> None:
     assert "mx.example.org" in host_failed.reason
     assert "dane=temperror" in str(host_failed)
     assert "mx.example.org" in host_failed._repr_html_()
+
+
+def test_dane_ta_key_not_sent_2_1_0(pki: PKI) -> None:
+    """RFC 7671 §5.2.2: a trust anchor published as its full key need not be sent."""
+    record = TLSA(2, 1, 0, spki(pki.inter))
+    alone = [der(pki.leaf)]
+    result = match([record], alone, hostname=HOST, now=T)
+    assert result.status is Status.PASS, result.reason
+    assert "not sent by the server" in result.reason
+    assert match([record], alone, hostname="other.example", now=T).status is Status.FAIL
+    # the root's key, with the intermediate sent: the chain leads up to it
+    root_record = TLSA(2, 1, 0, spki(pki.root))
+    assert match([root_record], pki.chain(), hostname=HOST, now=T).status is Status.PASS
+    # a key that signed nothing here
+    stranger = TLSA(2, 1, 0, spki(_cert("x", _key(), "x", _key(), ca=True)))
+    assert match([stranger], alone, hostname=HOST, now=T).status is Status.FAIL
+    # garbage in place of a key
+    assert match([TLSA(2, 1, 0, b"\x30\x03junk")], alone, hostname=HOST,
+                 now=T).status is Status.FAIL
+
+
+def test_rsa_chains_too() -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    builder = (x509.CertificateBuilder().subject_name(_name(HOST)).issuer_name(_name("CA"))
+               .public_key(leaf_key.public_key()).serial_number(7)
+               .not_valid_before(NOW - DAY).not_valid_after(NOW + DAY)
+               .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST)]),
+                              critical=False))
+    leaf = builder.sign(ca_key, hashes.SHA256())
+    ca = (x509.CertificateBuilder().subject_name(_name("CA")).issuer_name(_name("CA"))
+          .public_key(ca_key.public_key()).serial_number(8)
+          .not_valid_before(NOW - DAY).not_valid_after(NOW + DAY).sign(ca_key, hashes.SHA256()))
+    chain = [der(leaf), der(ca)]
+    for record in (TLSA(2, 1, 1, data(ca, 1, 1)), TLSA(2, 1, 0, spki(ca)),
+                   TLSA(3, 1, 2, data(leaf, 1, 2))):
+        assert match([record], chain if record.mtype else chain[:1], hostname=HOST,
+                     now=T).status is Status.PASS

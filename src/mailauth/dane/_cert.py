@@ -12,7 +12,7 @@ from typing import Any
 from cryptography import x509
 
 __all__ = ["Presented", "association", "digest", "dns_names", "issued_by", "load", "name_matches",
-           "spki_of"]
+           "signed_by_key", "spki_of"]
 
 
 def _der_item(data: bytes, pos: int) -> tuple[int, int, int]:
@@ -140,6 +140,31 @@ def issued_by(child: x509.Certificate, issuer: x509.Certificate) -> str | None:
     except Exception as exc:
         return f"the signature does not verify with its key ({_short(exc) or 'invalid'})"
     return None
+
+
+def signed_by_key(child: x509.Certificate, spki: bytes) -> bool:
+    """Whether ``child``'s signature verifies with the key whose DER SubjectPublicKeyInfo
+    is ``spki`` (a trust anchor known by its key alone, RFC 7671 §5.2.2)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+    try:
+        key = load_der_public_key(spki)
+        params: Any = child.signature_algorithm_parameters
+        signature, tbs = child.signature, child.tbs_certificate_bytes
+        if isinstance(key, rsa.RSAPublicKey):
+            hash_algorithm = child.signature_hash_algorithm
+            if hash_algorithm is None:
+                return False
+            key.verify(signature, tbs, params, hash_algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, tbs, params)
+        elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+            key.verify(signature, tbs)
+        else:
+            return False
+    except Exception:
+        return False
+    return True
 
 
 def dns_names(cert: x509.Certificate) -> tuple[str, ...]:

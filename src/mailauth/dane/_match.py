@@ -15,7 +15,7 @@ from .._display import Card, Displayed, Part
 from .._flow import TLSA
 from ..errors import ArgumentTypeError
 from ..status import Status
-from ._cert import Presented, dns_names, issued_by, load, name_matches
+from ._cert import Presented, dns_names, issued_by, load, name_matches, signed_by_key
 from ._record import MATCHING_TYPES, SELECTORS, USAGES, parse_tlsa, short, usable
 
 __all__ = ["MAX_CHAIN", "DANEResult", "RecordOutcome", "match"]
@@ -267,6 +267,19 @@ def _dane_ta(record: TLSA, certs: list[Presented], path: list[Presented],
                              f"the {_describe(record)} of {where}, which issues the leaf; "
                              f"the leaf is for {names[0] if len(names) == 1 else names}",
                              cert.index)
+    top = path[-1].cert
+    if (record.selector, record.mtype) == (1, 0) and top is not None \
+            and top.issuer != top.subject and signed_by_key(top, record.data):
+        # RFC 7671 §5.2.2: a trust anchor published as its full public key need not
+        # be sent; the last presented certificate must be signed by that key.
+        where = f"certificate {path[-1].index} ({_subject(path[-1])})"
+        problem = _ta_checks(path, names, now)
+        if problem:
+            return RecordOutcome(record, "mismatch", f"the trust anchor key (not sent) signed "
+                                 f"{where}, but {problem}")
+        return RecordOutcome(record, "match", f"the trust anchor public key (not sent by the "
+                             f"server) signed {where}, which leads to the leaf; the leaf is "
+                             f"for {names[0] if len(names) == 1 else names}")
     for cert in certs:
         if cert in path[1:] or cert.association(record.selector, record.mtype) != record.data:
             continue
