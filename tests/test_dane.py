@@ -598,3 +598,27 @@ def test_rsa_chains_too() -> None:
                    TLSA(3, 1, 2, data(leaf, 1, 2))):
         assert match([record], chain if record.mtype else chain[:1], hostname=HOST,
                      now=T).status is Status.PASS
+
+
+def test_check_dane_over_a_given_chain(pki: PKI) -> None:
+    from mailauth.dane import check_dane
+    record = str(TLSA(3, 1, 1, data(pki.leaf, 1, 1)))
+    zone = {HOST: {"A": ["192.0.2.1"]}, TLSA_NAME: {"TLSA": [record]}}
+    check = check_dane(HOST, chain=pki.chain(), now=T)
+    result = check.run(FakeResolver(zone, authentic=[TLSA_NAME, HOST]))
+    assert result.status is Status.PASS and result.lookup is not None
+    assert result.lookup.name == TLSA_NAME
+    assert "TLSA name" in result._repr_html_()
+    other = pki.leaf_for(HOST, key=_key())
+    assert check_dane(HOST, chain=pki.chain(other), now=T).run(
+        FakeResolver(zone, authentic=[TLSA_NAME])).status is Status.FAIL
+    insecure = check.run(FakeResolver(zone))
+    assert insecure.status is Status.NONE and "not DNSSEC-signed" in insecure.reason
+    bogus = check.run(FakeResolver(zone, tempfail=[TLSA_NAME]))
+    assert bogus.status is Status.TEMPERROR
+    with pytest.raises(UsageError):
+        check_dane(HOST)
+    with pytest.raises(ArgumentTypeError):
+        check_dane(HOST, chain=der(pki.leaf))  # type: ignore[arg-type]
+    with pytest.raises(UsageError):
+        check_dane("bad..name", chain=pki.chain())

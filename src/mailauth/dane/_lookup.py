@@ -95,8 +95,9 @@ class TLSALookup(Displayed):
         """
         if self.status is not Status.PASS:
             return DANEResult(self.status, self.reason, hostnames=self.hostnames,
-                              chain_length=len(chain))
-        return match(self.records, chain, hostname=self.hostnames, now=now)
+                              chain_length=len(chain), lookup=self)
+        return replace(match(self.records, chain, hostname=self.hostnames, now=now),
+                       lookup=self)
 
     def _card(self, *, full: bool = True) -> Card:
         if not full:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from cryptography import x509
 
@@ -17,6 +17,9 @@ from ..errors import ArgumentTypeError
 from ..status import Status
 from ._cert import Presented, dns_names, issued_by, load, name_matches, signed_by_key
 from ._record import MATCHING_TYPES, SELECTORS, USAGES, parse_tlsa, short, usable
+
+if TYPE_CHECKING:
+    from ._lookup import TLSALookup
 
 __all__ = ["MAX_CHAIN", "DANEResult", "RecordOutcome", "match"]
 
@@ -61,6 +64,8 @@ class DANEResult(Displayed):
     :param chain_length: how many certificates were presented.
     :param warnings: what will break later (a record that matches nothing: stale after
         a rotation, or a key not yet in use).
+    :param lookup: the TLSA lookup the records came from, when they came from DNS
+        (:meth:`TLSALookup.match`, :func:`check_dane`).
     """
 
     status: Status
@@ -70,11 +75,15 @@ class DANEResult(Displayed):
     hostnames: tuple[str, ...] = ()
     chain_length: int = 0
     warnings: tuple[str, ...] = ()
+    lookup: TLSALookup | None = None
 
     def _card(self, *, full: bool = True) -> Card:
         if not full:
             return Card(method="dane", status=str(self.status), reason=self.reason)
         facts: list[tuple[str, str]] = []
+        if self.lookup is not None:
+            facts.append(("TLSA name", self.lookup.name))
+            facts.append(("DNSSEC", "authentic" if self.lookup.authentic else "not authentic"))
         if self.hostnames:
             facts.append(("host names", ", ".join(self.hostnames)))
         facts.append(("matched", str(self.matched) if self.matched else "(none)"))
