@@ -622,3 +622,58 @@ def test_check_dane_over_a_given_chain(pki: PKI) -> None:
         check_dane(HOST, chain=der(pki.leaf))  # type: ignore[arg-type]
     with pytest.raises(UsageError):
         check_dane("bad..name", chain=pki.chain())
+
+
+def test_dane_ta_names_the_reference_identifier_matched(pki: PKI) -> None:
+    record = TLSA(2, 1, 1, data(pki.inter, 1, 1))
+    result = match([record], pki.chain(), hostname=("mail.provider.example", HOST), now=T)
+    assert result.records[0].reason.endswith("the leaf is for mx.example.org")
+
+
+def test_dane_ta_checks_intermediates_below_the_anchor(pki: PKI) -> None:
+    old_inter = _cert("Intermediate", pki.inter_key, "Root", pki.root_key, ca=True,
+                      start=NOW - 400 * DAY, end=NOW - DAY)
+    chain = [der(pki.leaf), der(old_inter), der(pki.root)]
+    via_root = match([TLSA(2, 0, 1, data(pki.root, 0, 1))], chain, hostname=HOST, now=T)
+    assert via_root.status is Status.FAIL
+    assert "certificate 1 expired on" in via_root.reason
+    # the anchor's own dates are not checked: the intermediate is the anchor here
+    via_inter = match([TLSA(2, 1, 1, data(old_inter, 1, 1))], chain, hostname=HOST, now=T)
+    assert via_inter.status is Status.PASS
+
+
+def test_flows_run_under_asyncio(pki: PKI) -> None:
+    import asyncio
+
+    from mailauth.dane import check_dane
+    record = str(TLSA(3, 1, 1, data(pki.leaf, 1, 1)))
+    zone = {"example.org": {"MX": [f"10 {HOST}"]}, TLSA_NAME: {"TLSA": [record]}}
+    resolver = FakeResolver(zone, authentic=["example.org", TLSA_NAME])
+
+    async def both() -> tuple[DANEResult, DomainTLSA]:
+        verdict = await check_dane(HOST, chain=pki.chain(), now=T).arun(resolver)
+        domain = await Check(lambda: domain_tlsa_flow("example.org")).arun(resolver)
+        return verdict, domain
+
+    verdict, domain = asyncio.run(both())
+    assert verdict.status is Status.PASS and domain.status is Status.PASS
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255),
+                          st.binary(min_size=1, max_size=70)), max_size=4),
+       st.data())
+def test_match_never_raises_on_random_records_and_mutated_chains(
+        pki: PKI, raw: list[tuple[int, int, int, bytes]], draw: st.DataObject) -> None:
+    records = [TLSA(*r) for r in raw]
+    chain = [der(pki.leaf), der(pki.inter)]
+    which = draw.draw(st.integers(0, 1))
+    at = draw.draw(st.integers(0, len(chain[which]) - 1))
+    flipped = draw.draw(st.integers(1, 255))
+    mutated = bytearray(chain[which])
+    mutated[at] ^= flipped
+    chain[which] = bytes(mutated)
+    result = match(records, chain, hostname=HOST, now=T)
+    assert result.status in (Status.PASS, Status.FAIL, Status.NONE)
+    assert len(result.records) == len(records)
+    rollover_warnings(records, chain)

@@ -274,7 +274,7 @@ def _dane_ta(record: TLSA, certs: list[Presented], path: list[Presented],
                                  cert.index)
         return RecordOutcome(record, "match",
                              f"the {_describe(record)} of {where}, which issues the leaf; "
-                             f"the leaf is for {names[0] if len(names) == 1 else names}",
+                             f"the leaf is for {_matching_name(path[0], names)}",
                              cert.index)
     top = path[-1].cert
     if (record.selector, record.mtype) == (1, 0) and top is not None \
@@ -288,7 +288,7 @@ def _dane_ta(record: TLSA, certs: list[Presented], path: list[Presented],
                                  f"{where}, but {problem}")
         return RecordOutcome(record, "match", f"the trust anchor public key (not sent by the "
                              f"server) signed {where}, which leads to the leaf; the leaf is "
-                             f"for {names[0] if len(names) == 1 else names}")
+                             f"for {_matching_name(path[0], names)}")
     for cert in certs:
         if cert in path[1:] or cert.association(record.selector, record.mtype) != record.data:
             continue
@@ -326,6 +326,13 @@ def _ta_checks(below: list[Presented], names: tuple[str, ...], now: float) -> st
         if now > end:
             return f"{what} expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
     return None
+
+
+def _matching_name(leaf: Presented, names: tuple[str, ...]) -> str:
+    """The reference identifier the leaf matched (after :func:`_ta_checks` passed)."""
+    assert leaf.cert is not None
+    have = dns_names(leaf.cert)
+    return next((h for h in names if any(name_matches(p, h) for p in have)), names[0])
 
 
 def _subject(cert: Presented) -> str:
