@@ -180,7 +180,9 @@ def match(tlsa_records: Iterable[TLSA | str], chain: Sequence[bytes | x509.Certi
 
 def _evaluate(records: tuple[TLSA, ...], certs: list[Presented], names: tuple[str, ...],
               now: float, length: int) -> DANEResult:
-    path, path_notes = _issuer_path(certs)
+    # The issuing path costs signature checks: only DANE-TA records need it.
+    needs_path = any(r.usage == 2 and usable(r) is None for r in records)
+    path, path_notes = _issuer_path(certs) if needs_path else (certs[:1], {})
     outcomes: list[RecordOutcome] = []
     for record in records:
         why = usable(record)
