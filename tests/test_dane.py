@@ -120,10 +120,20 @@ def test_parse_presentation_form() -> None:
 
 
 @pytest.mark.parametrize("text", ["", "3 1 1", "3 1 abcd", "3 1 1 abc", "256 1 1 ab",
-                                  "3 1 1 zz", "X 1 1 ab", "3 1 1 ab cd ef g", "3,1,1,ab"])
+                                  "3 1 1 zz", "X 1 1 ab", "3 1 1 ab cd ef g", "3,1,1,ab",
+                                  "311 abcd", "3 11 abcd", "3 1 1abcd"])
 def test_parse_refuses_what_is_not_a_record(text: str) -> None:
     with pytest.raises(ParseError):
         parse_tlsa(text)
+
+
+def test_parse_is_linear_on_hostile_text() -> None:
+    import time
+    start = time.perf_counter()
+    for text in ("3 1 1 " + " " * 50_000 + "g", " " * 50_000 + "x", "3 1 1 " + "a " * 50_000 + "!"):
+        with pytest.raises(ParseError):
+            parse_tlsa(text)
+    assert time.perf_counter() - start < 2.0
 
 
 def test_parse_wire_form() -> None:

@@ -30,8 +30,12 @@ _DIGEST_LENGTH = {1: 32, 2: 64}
 
 # RFC 6698 §2.2: three decimal fields, then the data as hex, which may be split by
 # white space. The mnemonics of RFC 7218 (DANE-EE, SPKI, SHA2-256) are accepted too.
-_FIELD = r"\s*([0-9]{1,3}|[A-Za-z][A-Za-z0-9-]*)"
-_PRESENTATION = re.compile(_FIELD * 3 + r"\s+([0-9A-Fa-f\s]*)\s*", re.ASCII)
+# Fields are separated by white space; the data starts with a hex digit and its own
+# class takes the trailing white space, so no two repetitions compete and matching
+# stays linear.
+_FIELD = r"([0-9]{1,3}|[A-Za-z][A-Za-z0-9-]*)"
+_PRESENTATION = re.compile(r"\s*" + r"\s+".join([_FIELD] * 3)
+                           + r"\s+([0-9A-Fa-f][0-9A-Fa-f\s]*)", re.ASCII)
 _MNEMONICS = ({v.upper(): k for k, v in USAGES.items()},
               {v.upper(): k for k, v in SELECTORS.items()},
               {v.upper(): k for k, v in MATCHING_TYPES.items()})
@@ -70,9 +74,6 @@ def parse_tlsa(text: str) -> TLSA:
                              position=m.start(i + 1), rfc="RFC 6698 §2.1", text=text)
         numbers.append(value)
     digits = "".join(m.group(4).split())
-    if not digits:
-        raise ParseError("the record has no certificate association data",
-                         position=m.start(4), rfc="RFC 6698 §2.2", text=text)
     if len(digits) % 2:
         raise ParseError(f"odd number of hex digits ({len(digits)}) in the data",
                          position=m.start(4), rfc="RFC 6698 §2.2", text=text)
