@@ -453,7 +453,8 @@ def test_tlsa_flow_asks_addresses_and_tlsa_together() -> None:
     aaaa = Query(HOST, "AAAA")
     tlsa = Query(TLSA_NAME, "TLSA")
     record = parse_tlsa(RECORD)
-    replies = (Answer(a, Outcome.OK, (), authentic=True), Answer(aaaa, Outcome.NODATA),
+    replies = (Answer(a, Outcome.OK, (), authentic=True),
+               Answer(aaaa, Outcome.NODATA, authentic=True),
                Answer(tlsa, Outcome.OK, (record,), authentic=True))
     result = drive(tlsa_flow(HOST), [((a, aaaa, tlsa), replies)])
     assert isinstance(result, TLSALookup)
@@ -466,11 +467,20 @@ def test_tlsa_flow_secure_insecure_bogus() -> None:
     zone = {HOST: {"A": ["192.0.2.1"]}, TLSA_NAME: {"TLSA": [RECORD]}}
     secure = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone, authentic=[TLSA_NAME, HOST]))
     assert secure.status is Status.PASS and secure.addresses_authentic is True
-    insecure = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone))
+    insecure = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone, authentic=[HOST]))
     assert insecure.status is Status.NONE and insecure.records == ()
-    assert insecure.addresses_authentic is False
-    assert "not DNSSEC-signed" in insecure.reason
-    bogus = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone, tempfail=[TLSA_NAME]))
+    assert insecure.addresses_authentic is True
+    assert "_25._tcp.mx.example.org is not DNSSEC-signed" in insecure.reason
+    # RFC 7672 §2.2.2: insecure address records, and DANE does not apply to the host
+    addresses = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone, authentic=[TLSA_NAME]))
+    assert addresses.status is Status.NONE and addresses.addresses_authentic is False
+    assert "address records of mx.example.org are not DNSSEC-signed" in addresses.reason
+    # the address lookups fail: temperror
+    gone = Check(lambda: tlsa_flow(HOST)).run(
+        FakeResolver(zone, authentic=[TLSA_NAME], tempfail=[HOST]))
+    assert gone.status is Status.TEMPERROR and gone.addresses_authentic is None
+    bogus = Check(lambda: tlsa_flow(HOST)).run(
+        FakeResolver(zone, authentic=[HOST], tempfail=[TLSA_NAME]))
     assert bogus.status is Status.TEMPERROR
     assert "never 'no TLSA records'" in bogus.reason
     none = Check(lambda: tlsa_flow(HOST)).run(
@@ -480,7 +490,8 @@ def test_tlsa_flow_secure_insecure_bogus() -> None:
 
 def test_tlsa_flow_with_only_unusable_records() -> None:
     zone = {TLSA_NAME: {"TLSA": ["1 1 1 " + "ab" * 32]}}
-    result = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone, authentic=[TLSA_NAME]))
+    result = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone,
+                                                             authentic=[TLSA_NAME, HOST]))
     assert result.status is Status.PASS and result.usable_records == ()
     assert "none is usable" in result.reason
     assert "PKIX-EE(1)" in result._repr_html_()
@@ -496,9 +507,10 @@ def test_tlsa_flow_follows_a_secure_cname_to_the_base_domain() -> None:
     assert result.status is Status.PASS, result.reason
     assert result.name == target and result.base_domain == "mail.provider.example"
     assert result.hostnames == ("mail.provider.example", HOST)
-    # an insecure CNAME chain: the records at the original name only
+    # an insecure CNAME chain: the addresses are insecure, DANE does not apply
     insecure = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone, authentic=[target]))
     assert insecure.name == TLSA_NAME and insecure.status is Status.NONE
+    assert "RFC 7672 §2.2.2" in insecure.reason
     assert insecure.base_domain == HOST
     # nothing at the expanded name: fall back to the original name
     zone2 = {**zone, TLSA_NAME: {"TLSA": [RECORD]}}
@@ -515,9 +527,10 @@ def test_tlsa_flow_follows_a_secure_cname_to_the_base_domain() -> None:
 def test_lookup_match_uses_its_records_and_names(pki: PKI) -> None:
     record = str(TLSA(2, 1, 1, data(pki.inter, 1, 1)))
     zone = {HOST: {"A": ["192.0.2.1"]}, TLSA_NAME: {"TLSA": [record]}}
-    lookup = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone, authentic=[TLSA_NAME]))
+    lookup = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone,
+                                                             authentic=[TLSA_NAME, HOST]))
     assert lookup.match(pki.chain(), now=T).status is Status.PASS
-    insecure = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone))
+    insecure = Check(lambda: tlsa_flow(HOST)).run(FakeResolver(zone, authentic=[HOST]))
     verdict = insecure.match(pki.chain(), now=T)
     assert verdict.status is Status.NONE and "not DNSSEC-signed" in verdict.reason
 
@@ -529,7 +542,7 @@ def test_domain_flow_needs_an_authentic_mx_answer() -> None:
         FakeResolver(zone, authentic=[TLSA_NAME]))
     assert insecure.status is Status.NONE and "RFC 7672 §2.2.1" in insecure.reason
     assert insecure.hosts == ()
-    resolver = FakeResolver(zone, authentic=["example.org", TLSA_NAME,
+    resolver = FakeResolver(zone, authentic=["example.org", TLSA_NAME, HOST, "mx2.example.org",
                                              "_25._tcp.mx2.example.org"])
     secure = Check(lambda: domain_tlsa_flow("example.org")).run(resolver)
     assert secure.status is Status.PASS
@@ -564,7 +577,7 @@ def test_domain_flow_failures_and_special_mx() -> None:
     assert implicit.status is Status.PASS and implicit.hosts[0].host == "example.org"
     host_failed = Check(lambda: domain_tlsa_flow("example.org")).run(
         FakeResolver({"example.org": {"MX": ["10 mx.example.org"]}},
-                     authentic=["example.org"], tempfail=[TLSA_NAME]))
+                     authentic=["example.org", HOST], tempfail=[TLSA_NAME]))
     assert host_failed.status is Status.TEMPERROR
     assert "mx.example.org" in host_failed.reason
     assert "dane=temperror" in str(host_failed)
@@ -621,10 +634,10 @@ def test_check_dane_over_a_given_chain(pki: PKI) -> None:
     assert "TLSA name" in result._repr_html_()
     other = pki.leaf_for(HOST, key=_key())
     assert check_dane(HOST, chain=pki.chain(other), now=T).run(
-        FakeResolver(zone, authentic=[TLSA_NAME])).status is Status.FAIL
+        FakeResolver(zone, authentic=[TLSA_NAME, HOST])).status is Status.FAIL
     insecure = check.run(FakeResolver(zone))
     assert insecure.status is Status.NONE and "not DNSSEC-signed" in insecure.reason
-    bogus = check.run(FakeResolver(zone, tempfail=[TLSA_NAME]))
+    bogus = check.run(FakeResolver(zone, authentic=[HOST], tempfail=[TLSA_NAME]))
     assert bogus.status is Status.TEMPERROR
     with pytest.raises(UsageError):
         check_dane(HOST)
@@ -658,7 +671,7 @@ def test_flows_run_under_asyncio(pki: PKI) -> None:
     from mailauth.dane import check_dane
     record = str(TLSA(3, 1, 1, data(pki.leaf, 1, 1)))
     zone = {"example.org": {"MX": [f"10 {HOST}"]}, TLSA_NAME: {"TLSA": [record]}}
-    resolver = FakeResolver(zone, authentic=["example.org", TLSA_NAME])
+    resolver = FakeResolver(zone, authentic=["example.org", TLSA_NAME, HOST])
 
     async def both() -> tuple[DANEResult, DomainTLSA]:
         verdict = await check_dane(HOST, chain=pki.chain(), now=T).arun(resolver)

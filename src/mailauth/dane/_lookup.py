@@ -6,13 +6,14 @@ resolver). An insecure answer means DANE does not apply; a failed or bogus looku
 validating resolver answers SERVFAIL, which reaches a flow as TEMPFAIL) is a
 temporary failure that must never read as "no TLSA records" (§2.2).
 
-CNAMEs (RFC 7671 §7, RFC 7672 §2.2.2): the host's address records are asked together
-with the TLSA records at the host name. When the address lookup followed a CNAME
-chain (``Answer.canonical_name``) and was secure, the TLSA records at the expanded
-name are asked next and used when there are any; otherwise those at the original
-name. The resolver reports only the final name of a chain and one AD bit for the
-whole answer, so "secure" means the whole chain validated. A CNAME at the TLSA name
-itself is followed by the resolver; its AD bit covers the chain.
+The host's address records must be secure too (RFC 7672 §2.2.2): they are asked
+together with the TLSA records at the host name, and an insecure address answer means
+DANE does not apply to the host. CNAMEs (RFC 7671 §7, RFC 7672 §2.2.2): when the
+(secure) address lookup followed a CNAME chain (``Answer.canonical_name``), the TLSA
+records at the expanded name are asked next and used when there are any; otherwise
+those at the original name. The resolver reports only the final name of a chain and
+one AD bit for the whole answer, so "secure" means the whole chain validated. A CNAME
+at the TLSA name itself is followed by the resolver; its AD bit covers the chain.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class TLSALookup(Displayed):
     :param authentic: whether the answer used was DNSSEC-authentic.
     :param trace: the answers, one line each.
     :param addresses_authentic: whether the host's address answers (A, AAAA) were
-        DNSSEC-authentic; None when they were not asked or failed.
+        DNSSEC-authentic (DANE applies only then, RFC 7672 §2.2.2); None when they
+        failed.
     """
 
     status: Status
@@ -136,23 +138,34 @@ def tlsa_flow(host: str, port: int = 25) -> Flow[TLSALookup]:
                                           Query(name, "TLSA")))
     trace = [a.describe(), aaaa.describe(), tlsa.describe()]
     answered = [x for x in (a, aaaa) if x.outcome is not Outcome.TEMPFAIL]
-    secure = all(x.authentic for x in answered) if answered else None
+    if not answered:
+        return TLSALookup(Status.TEMPERROR, f"the address lookup of {host} failed: "
+                          f"{_failed(a)}", host, port, name, host, trace=tuple(trace))
+    if not all(x.authentic for x in answered):
+        # RFC 7672 §2.2.2: DANE applies only to a host whose address records (and any
+        # CNAME chain to them) are DNSSEC-validated.
+        return TLSALookup(Status.NONE, f"the address records of {host} are not "
+                          "DNSSEC-signed (insecure): DANE does not apply (RFC 7672 §2.2.2)",
+                          host, port, name, host, trace=tuple(trace),
+                          addresses_authentic=False)
+    secure = True
     aliased = next((x for x in (a, aaaa) if x.canonical_name), None)
     if aliased is not None and aliased.canonical_name is not None:
         expanded = aliased.canonical_name.lower().rstrip(".")
-        if aliased.authentic and expanded != host:
+        if expanded != host:
             other = yield from query(tlsa_name(expanded, port), "TLSA")
             trace.append(other.describe())
             if other.outcome is Outcome.TEMPFAIL:
                 return TLSALookup(Status.TEMPERROR, _failed(other), host, port,
-                                  other.query.name, expanded, trace=tuple(trace))
+                                  other.query.name, expanded, trace=tuple(trace),
+                                  addresses_authentic=True)
             if other.ok and other.authentic:
                 return _interpret(other, host, port, expanded, trace, secure=secure)
     return _interpret(tlsa, host, port, host, trace, secure=secure)
 
 
 def _interpret(answer: Answer, host: str, port: int, base: str, trace: list[str], *,
-               secure: bool | None) -> TLSALookup:
+               secure: bool) -> TLSALookup:
     return replace(_judge(answer, host, port, base, trace), addresses_authentic=secure)
 
 
