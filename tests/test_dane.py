@@ -700,3 +700,42 @@ def test_match_never_raises_on_random_records_and_mutated_chains(
     assert result.status in (Status.PASS, Status.FAIL, Status.NONE)
     assert len(result.records) == len(records)
     rollover_warnings(records, chain)
+
+
+def test_public_names() -> None:
+    import mailauth.dane
+    assert set(mailauth.dane.__all__) == {
+        "MATCHING_TYPES", "MAX_CHAIN", "SELECTORS", "USAGES", "DANEResult", "DomainTLSA",
+        "RecordOutcome", "TLSALookup", "check_dane", "domain_tlsa_flow", "match",
+        "parse_tlsa", "parse_tlsa_wire", "rollover_warnings", "tlsa_flow", "tlsa_name",
+        "tlsa_record_for", "usable"}
+    for name in mailauth.dane.__all__:
+        assert getattr(mailauth.dane, name) is not None
+    assert DANEResult.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    assert "__slots__" in vars(DANEResult)
+
+
+def test_generic_presentation_form() -> None:
+    assert parse_tlsa(r"\# 5 030101abcd") == TLSA(3, 1, 1, b"\xab\xcd")
+    assert parse_tlsa("\\# 4 0301 01ff") == TLSA(3, 1, 1, b"\xff")
+    for bad in (r"\# 6 030101abcd", r"\# 3 030101", r"\# 2 0301"):
+        with pytest.raises(ParseError):
+            parse_tlsa(bad)
+
+
+def test_ports_and_bad_mx_names() -> None:
+    assert drive(tlsa_flow(HOST, 587), [
+        ((Query(HOST, "A"), Query(HOST, "AAAA"), Query("_587._tcp.mx.example.org", "TLSA")),
+         (Answer(Query(HOST, "A"), Outcome.NXDOMAIN, authentic=True),
+          Answer(Query(HOST, "AAAA"), Outcome.NXDOMAIN, authentic=True),
+          Answer(Query("_587._tcp.mx.example.org", "TLSA"), Outcome.NXDOMAIN,
+                 authentic=True)))]).status is Status.NONE
+    for port in (0, 65536):
+        with pytest.raises(UsageError):
+            next(tlsa_flow(HOST, port))
+    long_label = "a" * 70 + ".example.org"
+    bad = FakeResolver({"example.org": {"MX": [f"10 {long_label}"]}},
+                       authentic=["example.org"])
+    result = Check(lambda: domain_tlsa_flow("example.org")).run(bad)
+    assert result.status is Status.NONE and "usable name" in result.reason
+    assert any("cannot exist" in line for line in result.trace)

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 
 from cryptography import x509
 
-from .._arguments import check_domain, check_int, check_number
+from .._arguments import check_domain, check_number
 from .._flow import DEFAULT_BUDGET, Check, Flow
 from ..errors import UsageError
-from ._lookup import DomainTLSA, TLSALookup, domain_tlsa_flow, tlsa_flow, tlsa_name
+from ._lookup import DomainTLSA, TLSALookup, _check_port, domain_tlsa_flow, tlsa_flow, tlsa_name
 from ._match import MAX_CHAIN, DANEResult, RecordOutcome, _chain, match
 from ._record import MATCHING_TYPES, SELECTORS, USAGES, parse_tlsa, parse_tlsa_wire, usable
 from ._rollover import rollover_warnings, tlsa_record_for
@@ -72,7 +72,7 @@ def check_dane(host: str, port: int = 25, *,
     :raises ArgumentTypeError: for arguments of the wrong type.
     """
     name = check_domain("host", host)
-    check_int("port", port, minimum=1)
+    _check_port(port)
     if chain is None:
         raise UsageError("chain= is required: pass the DER certificates the host presented, "
                          "leaf first (the live SMTP check is not there yet)")

@@ -27,11 +27,18 @@ from .._arguments import check_domain, check_int
 from .._display import Card, Displayed, Part
 from .._domain import normalize_domain
 from .._flow import MX, TLSA, Answer, Flow, Outcome, Query, gather, query, query_all
+from ..errors import UsageError
 from ..status import Status
 from ._match import DANEResult, match
 from ._record import short, usable
 
 __all__ = ["DomainTLSA", "TLSALookup", "domain_tlsa_flow", "tlsa_flow", "tlsa_name"]
+
+
+def _check_port(port: object) -> None:
+    check_int("port", port, minimum=1)
+    if isinstance(port, int) and port > 65535:
+        raise UsageError(f"port= is a TCP port (1-65535), not {port}")
 
 
 def tlsa_name(host: str, port: int = 25) -> str:
@@ -132,7 +139,7 @@ def tlsa_flow(host: str, port: int = 25) -> Flow[TLSALookup]:
     :param port: the SMTP port (25).
     """
     host = check_domain("host", host)
-    check_int("port", port, minimum=1)
+    _check_port(port)
     name = tlsa_name(host, port)
     a, aaaa, tlsa = yield from query_all((Query(host, "A"), Query(host, "AAAA"),
                                           Query(name, "TLSA")))
@@ -237,8 +244,9 @@ def domain_tlsa_flow(domain: str, port: int = 25) -> Flow[DomainTLSA]:
     together (``gather``).
     """
     domain = check_domain("domain", domain)
+    _check_port(port)
     answer = yield from query(domain, "MX")
-    trace = (answer.describe(),)
+    trace: tuple[str, ...] = (answer.describe(),)
     if answer.outcome is Outcome.TEMPFAIL:
         return DomainTLSA(Status.TEMPERROR, f"the MX lookup failed: {_failed(answer)}",
                           domain, trace=trace)
@@ -250,6 +258,13 @@ def domain_tlsa_flow(domain: str, port: int = 25) -> Flow[DomainTLSA]:
                           "DANE does not apply (RFC 7672 §2.2.1)", domain, records,
                           trace=trace)
     hosts = _hosts(records)
+    skipped = [m.exchange for m in records if m.exchange.strip(".") and
+               _normalized(m.exchange) is None]
+    if skipped:
+        trace = (*trace, f"MX host names that cannot exist, left out: {', '.join(skipped)}")
+    if not hosts and skipped:
+        return DomainTLSA(Status.NONE, f"no MX host of {domain} has a usable name",
+                          domain, records, True, trace=trace)
     if not hosts:
         return DomainTLSA(Status.NONE, f"{domain} accepts no mail (null MX, RFC 7505)",
                           domain, records, True, trace=trace)
@@ -274,12 +289,14 @@ def _hosts(records: Iterable[MX]) -> list[str]:
     cannot exist are left out (network data never raises)."""
     out: list[str] = []
     for record in records:
-        if not record.exchange.strip("."):
-            continue
-        try:
-            host = normalize_domain(record.exchange)
-        except ValueError:
-            continue
-        if host not in out:
+        host = _normalized(record.exchange) if record.exchange.strip(".") else None
+        if host is not None and host not in out:
             out.append(host)
     return out
+
+
+def _normalized(name: str) -> str | None:
+    try:
+        return normalize_domain(name)
+    except ValueError:
+        return None

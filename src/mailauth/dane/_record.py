@@ -36,6 +36,7 @@ _DIGEST_LENGTH = {1: 32, 2: 64}
 _FIELD = r"([0-9]{1,3}|[A-Za-z][A-Za-z0-9-]*)"
 _PRESENTATION = re.compile(r"\s*" + r"\s+".join([_FIELD] * 3)
                            + r"\s+([0-9A-Fa-f][0-9A-Fa-f\s]*)", re.ASCII)
+_GENERIC = re.compile(r"\s*\\#\s+([0-9]{1,5})\s+([0-9A-Fa-f][0-9A-Fa-f\s]*)", re.ASCII)
 _MNEMONICS = ({v.upper(): k for k, v in USAGES.items()},
               {v.upper(): k for k, v in SELECTORS.items()},
               {v.upper(): k for k, v in MATCHING_TYPES.items()})
@@ -46,7 +47,8 @@ def parse_tlsa(text: str) -> TLSA:
     """A TLSA record from its presentation form, ``"3 1 1 <hex>"`` (RFC 6698 §2.2).
 
     White space inside the hex data is allowed (zone files split long records); the
-    RFC 7218 mnemonics (``DANE-EE SPKI SHA2-256 <hex>``) are read as their numbers.
+    RFC 7218 mnemonics (``DANE-EE SPKI SHA2-256 <hex>``) are read as their numbers, and
+    the RFC 3597 generic form (``\\# 35 030101...``) as the wire form it holds.
     The record is not judged here: :func:`usable` says whether SMTP may use it.
 
     :raises ParseError: for text that is not a TLSA record (a field that is not a
@@ -55,6 +57,13 @@ def parse_tlsa(text: str) -> TLSA:
     if not isinstance(text, str):
         raise ParseError(f"a TLSA record in presentation form is a str, not "
                          f"{type(text).__name__}", rfc="RFC 6698 §2.2")
+    generic = _GENERIC.fullmatch(text)
+    if generic is not None:  # RFC 3597 §5: \# length hex, as tools print unknown types
+        digits = "".join(generic.group(2).split())
+        if len(digits) % 2 or len(digits) // 2 != int(generic.group(1)):
+            raise ParseError(f"the generic form says {generic.group(1)} octets, the hex "
+                             f"holds {len(digits) / 2:g}", rfc="RFC 3597 §5", text=text)
+        return parse_tlsa_wire(bytes.fromhex(digits))
     m = _PRESENTATION.fullmatch(text)
     if m is None:
         raise ParseError("not a TLSA record: expected 'usage selector matching-type hex' "
