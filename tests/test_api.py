@@ -58,6 +58,12 @@ PUBLIC = {
     },
     "mailauth.authres": {"AuthenticationResults", "Property", "ResInfo", "from_message",
                          "parse", "remove_forged", "trusted"},
+    "mailauth.dane": {
+        "MATCHING_TYPES", "MAX_CHAIN", "SELECTORS", "USAGES", "DANEResult", "DomainTLSA",
+        "RecordOutcome", "TLSALookup", "check_dane", "domain_tlsa_flow", "match", "parse_tlsa",
+        "parse_tlsa_wire", "rollover_warnings", "tlsa_flow", "tlsa_name", "tlsa_record_for",
+        "usable",
+    },
     "mailauth.mta_sts": {
         "FETCH_TIMEOUT", "MAX_AGE_LIMIT", "POLICY_MAX_BYTES", "REFRESH_INTERVAL",
         "RETRY_AFTER", "CachedPolicy", "Delivery", "Discovery", "FetchedPolicy",
@@ -105,7 +111,8 @@ def test_errors_are_what_they_promise() -> None:
 def _public_modules() -> list[types.ModuleType]:
     names = ["mailauth", "mailauth.flows", "mailauth.message", "mailauth.testing",
              "mailauth.spf", "mailauth.dkim", "mailauth.dmarc", "mailauth.umbrella",
-             "mailauth.authres", "mailauth.tlsrpt", "mailauth.mta_sts", "mailauth.psl",
+             "mailauth.authres", "mailauth.tlsrpt", "mailauth.mta_sts", "mailauth.dane",
+             "mailauth.psl",
              "mailauth.resolvers", "mailauth.fetchers"]
     return [importlib.import_module(n) for n in names]
 
