@@ -6,10 +6,12 @@ is a :class:`Presented` with ``error`` set."""
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 
 __all__ = ["Presented", "association", "digest", "dns_names", "issued_by", "load", "name_matches",
            "signed_by_key", "spki_of"]
@@ -94,7 +96,12 @@ def load(index: int, item: Any) -> Presented:
             return Presented(index, b"", None, f"cannot encode the certificate: {exc}")
     der = bytes(item)
     try:
-        cert = x509.load_der_x509_certificate(der)
+        with warnings.catch_warnings():
+            # A certificate from the network with a non-positive serial number draws a
+            # CryptographyDeprecationWarning: the caller cannot act on it, so it is not
+            # passed on (the certificate is still read, as RFC 7672 §3.1.1 ignores it).
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            cert = x509.load_der_x509_certificate(der)
         # cryptography parses some fields only when they are asked for: ask now, so
         # a broken field is this certificate's error and not an exception later.
         _ = (cert.issuer, cert.subject, cert.not_valid_before_utc,
