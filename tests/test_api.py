@@ -18,16 +18,19 @@ import mailauth
 
 SRC = Path(mailauth.__file__).parent
 # Modules allowed to do I/O: the drivers, adapters, test doubles and the CLI.
-IO_MODULES = {"_flow.py", "resolvers.py", "fetchers.py", "testing.py", "psl.py", "__main__.py"}
+IO_MODULES = {"_flow.py", "resolvers.py", "fetchers.py", "testing.py", "psl.py", "__main__.py",
+              "smtp_probe.py"}
 BANNED = {"dns", "asyncio", "socket", "ssl", "http", "urllib", "smtplib"}
 
 PUBLIC = {
     "mailauth": {
-        "MX", "TLSA", "Answer", "ArgumentTypeError", "AuthResults", "Check", "DKIMResult",
+        "MX", "TLSA", "Answer", "ArgumentTypeError", "AuthResults", "Check", "DANEResult",
+        "DKIMResult",
         "DMARCResult", "Fetch", "MTASTSPolicyResult", "MailAuthError", "Outcome",
         "ParseError", "Query", "Response", "SPFResult", "SignatureResult", "SigningError",
         "Status", "TLSRPTPolicyResult", "UsageError", "__version__", "authenticate",
-        "check_dmarc", "check_spf", "get_mta_sts_policy", "get_tlsrpt_policy", "sign_dkim",
+        "check_dane", "check_dmarc", "check_spf", "get_mta_sts_policy", "get_tlsrpt_policy",
+        "sign_dkim",
         "verify_dkim",
     },
     "mailauth.flows": {

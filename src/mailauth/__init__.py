@@ -22,6 +22,7 @@ from .errors import ArgumentTypeError, MailAuthError, ParseError, SigningError, 
 from .status import Status
 
 if TYPE_CHECKING:  # type checkers and editors see the real names; imports stay lazy
+    from .dane import DANEResult, check_dane
     from .dkim import DKIMResult, SignatureResult, sign_dkim, verify_dkim
     from .dmarc import DMARCResult, check_dmarc
     from .mta_sts import MTASTSPolicyResult, get_mta_sts_policy
@@ -34,6 +35,8 @@ __version__ = "0.1.0"
 # Protocol entry points are imported on first use, so that `import mailauth` stays
 # cheap (no cryptography or dnspython import until a check needs it).
 _LAZY = {
+    "check_dane": "dane",
+    "DANEResult": "dane",
     "check_spf": "spf",
     "SPFResult": "spf",
     "verify_dkim": "dkim",
@@ -72,6 +75,7 @@ __all__ = [
     "ArgumentTypeError",
     "AuthResults",
     "Check",
+    "DANEResult",
     "DKIMResult",
     "DMARCResult",
     "Fetch",
@@ -89,6 +93,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "authenticate",
+    "check_dane",
     "check_dmarc",
     "check_spf",
     "get_mta_sts_policy",

@@ -19,6 +19,7 @@ from ._cert import Presented, dns_names, issued_by, load, name_matches, signed_b
 from ._record import MATCHING_TYPES, SELECTORS, USAGES, parse_tlsa, short, usable
 
 if TYPE_CHECKING:
+    from ..smtp_probe import ProbeResult
     from ._lookup import TLSALookup
 
 __all__ = ["MAX_CHAIN", "DANEResult", "RecordOutcome", "match"]
@@ -66,6 +67,8 @@ class DANEResult(Displayed):
         a rotation, or a key not yet in use).
     :param lookup: the TLSA lookup the records came from, when they came from DNS
         (:meth:`TLSALookup.match`, :func:`check_dane`).
+    :param probe: the live SMTP probe the chain came from, when :func:`check_dane`
+        collected it (:class:`mailauth.smtp_probe.ProbeResult`).
     """
 
     status: Status
@@ -76,6 +79,7 @@ class DANEResult(Displayed):
     chain_length: int = 0
     warnings: tuple[str, ...] = ()
     lookup: TLSALookup | None = None
+    probe: ProbeResult | None = None
 
     def _card(self, *, full: bool = True) -> Card:
         if not full:
@@ -88,6 +92,13 @@ class DANEResult(Displayed):
             facts.append(("host names", ", ".join(self.hostnames)))
         facts.append(("matched", str(self.matched) if self.matched else "(none)"))
         facts.append(("chain", f"{self.chain_length} certificates"))
+        if self.probe is not None:
+            probe = self.probe
+            facts.append(("server", f"{probe.address or probe.host} port {probe.port}"
+                          + (f", {probe.tls_version} {probe.cipher}" if probe.tls_version
+                             else "")))
+            if probe.error is not None:
+                facts.append(("probe", f"failed at {probe.step}: {probe.error}"))
         parts = tuple(Part(short(o.record), o.outcome, o.reason) for o in self.records)
         return Card(method="dane", status=str(self.status), reason=self.reason,
                     facts=tuple(facts), parts=parts,

@@ -1,0 +1,264 @@
+"""The SMTP STARTTLS probe and the live DANE check, against tiny SMTP servers on
+127.0.0.1 started by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from mailauth import DANEResult, check_dane
+from mailauth.smtp_probe import ProbeResult, probe_starttls
+from mailauth.status import Status
+from mailauth.testing import FakeResolver
+
+HOST = "mx.example.test"
+
+
+@dataclass
+class Server:
+    """A one-trick SMTP server on 127.0.0.1 (``mode`` says which trick)."""
+
+    mode: str
+    context: ssl.SSLContext
+    sock: socket.socket = field(init=False)
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.1)
+        thread = threading.Thread(target=self._serve, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    @property
+    def port(self) -> int:
+        return int(self.sock.getsockname()[1])
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            thread = threading.Thread(target=self._session, args=(conn,), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def _session(self, conn: socket.socket) -> None:
+        conn.settimeout(5)
+        with contextlib.suppress(OSError), conn:
+            if self.mode == "silent":
+                self.stop.wait(5)
+                return
+            if self.mode == "garbage":
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+                return
+            conn.sendall(b"220 mx.example.test ESMTP test\r\n")
+            reader = conn.makefile("rb")
+            reader.readline()  # EHLO
+            if self.mode == "drop_after_ehlo":
+                return
+            if self.mode == "stall_after_ehlo":
+                self.stop.wait(5)
+                return
+            extensions = [b"PIPELINING", b"SIZE 10240000"]
+            if self.mode != "no_starttls":
+                extensions.append(b"STARTTLS")
+            lines = [b"mx.example.test Hello", *extensions]
+            conn.sendall(b"".join(b"250-" + x + b"\r\n" for x in lines[:-1])
+                         + b"250 " + lines[-1] + b"\r\n")
+            command = reader.readline()
+            if command.strip().upper() != b"STARTTLS":
+                conn.sendall(b"221 bye\r\n")
+                return
+            conn.sendall(b"220 go ahead\r\n")
+            with self.context.wrap_socket(conn, server_side=True) as tls:
+                tls.settimeout(5)
+                data = tls.recv(1024)
+                if data.strip().upper() == b"QUIT":
+                    tls.sendall(b"221 bye\r\n")
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+        for thread in self.threads:
+            thread.join(5)
+
+
+Serve = Callable[[str], Server]
+
+
+@dataclass
+class PKI:
+    ca: trustme.CA
+    leaf_pem: trustme.LeafCert
+    leaf: bytes
+    intermediate: bytes
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.leaf_pem.configure_cert(context)
+        return context
+
+
+@pytest.fixture(scope="module")
+def pki() -> PKI:
+    root = trustme.CA()
+    intermediate = root.create_child_ca()
+    leaf = intermediate.issue_cert(HOST)
+    blobs = [x509.load_pem_x509_certificate(b.bytes()) for b in leaf.cert_chain_pems]
+    return PKI(intermediate, leaf, blobs[0].public_bytes(Encoding.DER),
+               blobs[1].public_bytes(Encoding.DER))
+
+
+@pytest.fixture
+def serve(pki: PKI) -> Iterator[Callable[[str], Server]]:
+    servers: list[Server] = []
+
+    def start(mode: str) -> Server:
+        server = Server(mode, pki.server_context())
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def spki_sha256(der: bytes) -> str:
+    key = x509.load_der_x509_certificate(der).public_key()
+    return hashlib.sha256(key.public_bytes(Encoding.DER,
+                                           PublicFormat.SubjectPublicKeyInfo)).hexdigest()
+
+
+def probe(server: Server, timeout: float = 5.0) -> ProbeResult:
+    return probe_starttls(HOST, server.port, address="127.0.0.1", timeout=timeout)
+
+
+def test_a_good_server_gives_its_chain_leaf_first(serve: Serve, pki: PKI) -> None:
+    server = serve("good")
+    result = probe(server)
+    assert result.error is None and result.step == "done" and result.ok
+    assert result.address == "127.0.0.1" and result.port == server.port
+    assert result.banner == "mx.example.test ESMTP test"
+    assert result.starttls and "STARTTLS" in result.ehlo
+    assert result.chain[0] == pki.leaf
+    assert result.chain[1:] == (pki.intermediate,)
+    assert result.tls_version is not None and result.tls_version.startswith("TLS")
+    assert result.cipher
+
+
+def test_no_starttls_offered(serve: Serve) -> None:
+    result = probe(serve("no_starttls"))
+    assert result.step == "starttls" and not result.starttls and result.chain == ()
+    assert result.error == "the server does not offer STARTTLS"
+    assert "PIPELINING" in result.ehlo
+
+
+def test_a_garbage_banner(serve: Serve) -> None:
+    result = probe(serve("garbage"))
+    assert result.step == "banner"
+    assert result.error is not None and "not an SMTP reply" in result.error
+
+
+def test_a_server_that_never_answers_is_cut_off_at_the_deadline(serve: Serve) -> None:
+    server = serve("silent")
+    started = time.monotonic()
+    result = probe(server, timeout=0.5)
+    assert time.monotonic() - started < 2
+    assert result.step == "banner"
+    assert result.error is not None and result.error.startswith("timeout")
+
+
+def test_a_server_that_drops_after_ehlo(serve: Serve) -> None:
+    result = probe(serve("drop_after_ehlo"))
+    assert result.step == "ehlo" and result.error is not None
+    assert "closed" in result.error or "reset" in result.error.lower()
+
+
+def test_nothing_listening() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = probe_starttls(HOST, port, address="127.0.0.1", timeout=2)
+    assert result.step == "connect" and result.address is None
+    assert result.error is not None and "cannot connect" in result.error
+
+
+# --- check_dane against the live server ----------------------------------------------
+
+
+def zone(record: str, port: int) -> dict[str, dict[str, list[str]]]:
+    """The TLSA records at the test server's port: ``_<port>._tcp.<host>`` (RFC 6698 §3)."""
+    return {HOST: {"A": ["127.0.0.1"]}, f"_{port}._tcp.{HOST}": {"TLSA": [record]}}
+
+
+def live(server: Server, record: str, *, authentic: bool = True,
+         timeout: float = 5.0) -> DANEResult:
+    signed = [HOST, f"_{server.port}._tcp.{HOST}"] if authentic else []
+    resolver = FakeResolver(zone(record, server.port), authentic=signed)
+    return check_dane(HOST, server.port, address="127.0.0.1", timeout=timeout).run(resolver)
+
+
+def test_check_dane_live_match(serve: Serve, pki: PKI) -> None:
+    result = live(serve("good"), f"3 1 1 {spki_sha256(pki.leaf)}")
+    assert result.status is Status.PASS, result.reason
+    assert result.matched is not None and result.chain_length == 2
+    assert result.probe is not None and result.probe.chain[0] == pki.leaf
+    assert "server" in result._repr_html_()
+
+
+def test_check_dane_live_mismatch(serve: Serve) -> None:
+    result = live(serve("good"), "3 1 1 " + "ab" * 32)
+    assert result.status is Status.FAIL
+    assert result.matched is None and result.probe is not None
+
+
+def test_check_dane_live_insecure_does_not_probe(serve: Serve, pki: PKI) -> None:
+    server = serve("silent")  # would stall, were it asked
+    started = time.monotonic()
+    result = live(server, f"3 1 1 {spki_sha256(pki.leaf)}", authentic=False, timeout=3)
+    assert time.monotonic() - started < 1
+    assert result.status is Status.NONE and result.probe is None
+
+
+def test_check_dane_live_stalled_server_is_a_temperror(serve: Serve, pki: PKI) -> None:
+    server = serve("stall_after_ehlo")
+    started = time.monotonic()
+    result = live(server, f"3 1 1 {spki_sha256(pki.leaf)}", timeout=0.5)
+    assert time.monotonic() - started < 2
+    assert result.status is Status.TEMPERROR
+    assert "ehlo" in result.reason and "timeout" in result.reason
+    assert result.probe is not None and result.probe.step == "ehlo"
+
+
+def test_check_dane_live_no_starttls_is_a_temperror(serve: Serve, pki: PKI) -> None:
+    result = live(serve("no_starttls"), f"3 1 1 {spki_sha256(pki.leaf)}")
+    assert result.status is Status.TEMPERROR and "STARTTLS" in result.reason
+
+
+def test_check_dane_live_under_asyncio(serve: Serve, pki: PKI) -> None:
+    server = serve("good")
+    resolver = FakeResolver(zone(f"3 1 1 {spki_sha256(pki.leaf)}", server.port),
+                            authentic=[HOST, f"_{server.port}._tcp.{HOST}"])
+
+    async def main() -> DANEResult:
+        return await check_dane(HOST, server.port, address="127.0.0.1",
+                                timeout=5).arun(resolver)
+
+    assert asyncio.run(main()).status is Status.PASS
