@@ -116,8 +116,8 @@ class PKI:
         return context
 
 
-@pytest.fixture(scope="module")
-def pki() -> PKI:
+def make_pki() -> PKI:
+    """A root, an intermediate and a leaf for the test host (trustme)."""
     root = trustme.CA()
     intermediate = root.create_child_ca()
     leaf = intermediate.issue_cert(HOST)
@@ -126,8 +126,18 @@ def pki() -> PKI:
                blobs[1].public_bytes(Encoding.DER))
 
 
+@pytest.fixture(scope="module")
+def pki() -> PKI:
+    return make_pki()
+
+
 @pytest.fixture
 def serve(pki: PKI) -> Iterator[Callable[[str], Server]]:
+    yield from servers(pki)
+
+
+def servers(pki: PKI) -> Iterator[Callable[[str], Server]]:
+    """Starts servers on demand; closes them all when resumed."""
     servers: list[Server] = []
 
     def start(mode: str) -> Server:

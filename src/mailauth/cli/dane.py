@@ -1,0 +1,140 @@
+"""``mailauth dane HOST``: an MX host's TLSA records, the chain it presents over
+STARTTLS, and the DANE verdict (RFC 6698, RFC 7671, RFC 7672)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import warnings
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from ..dane import DANEResult, check_dane, rollover_warnings
+from ..errors import MailAuthError
+from ..flows import Answer, Query, Resolver
+from ._common import (
+    CLIError,
+    add_command,
+    add_dns_options,
+    add_json_option,
+    exit_for,
+    print_json,
+    resolver_from_args,
+    to_jsonable,
+)
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    p = add_command(
+        sub, "dane", help="DANE: an MX host's TLSA records against the chain it presents",
+        description="Look up the TLSA records of HOST (_PORT._tcp.HOST, used only when "
+                    "DNSSEC-authentic), connect to HOST over SMTP, say EHLO and STARTTLS, "
+                    "and match the certificate chain it presents against the records. "
+                    "Prints the records with their DNSSEC status, the chain (subject, "
+                    "issuer, expiry, SPKI SHA-256 digest), which record matched or why each "
+                    "did not, and what will break at the next certificate renewal. --timeout "
+                    "bounds the DNS work and, separately, the whole SMTP probe. With --zone, "
+                    "--dnssec reads the zone as DNSSEC-signed (every answer authentic).")
+    p.add_argument("host", metavar="HOST", help="the MX host name")
+    p.add_argument("--port", type=int, default=25, metavar="PORT",
+                   help="the SMTP port; the TLSA records are at _PORT._tcp.HOST (default 25)")
+    p.add_argument("--address", metavar="ADDR",
+                   help="connect to this address instead of resolving HOST (tests)")
+    add_dns_options(p)
+    add_json_option(p, "the verdict, the records, the chain and the warnings")
+    p.set_defaults(func=run)
+
+
+def _describe(der: bytes) -> dict[str, Any]:
+    """Subject, issuer, expiry and the SPKI digest of one certificate."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cert = x509.load_der_x509_certificate(der)
+            spki = cert.public_key().public_bytes(Encoding.DER,
+                                                  PublicFormat.SubjectPublicKeyInfo)
+            return {"subject": cert.subject.rfc4514_string(),
+                    "issuer": cert.issuer.rfc4514_string(),
+                    "not_after": cert.not_valid_after_utc.isoformat(),
+                    "spki_sha256": hashlib.sha256(spki).hexdigest(),
+                    "sha256": hashlib.sha256(der).hexdigest()}
+    except Exception as exc:  # a server's bytes: shown, never a traceback
+        return {"error": f"not a readable certificate: {exc}",
+                "sha256": hashlib.sha256(der).hexdigest()}
+
+
+class _Signed:
+    """A zone file's answers marked DNSSEC-authentic (``--zone`` with ``--dnssec``):
+    the offline stand-in for a signed zone behind a validating resolver."""
+
+    def __init__(self, inner: Resolver) -> None:
+        self.inner = inner
+
+    def resolve(self, query: Query, *, timeout: float) -> Answer:
+        return dataclasses.replace(self.inner.resolve(query, timeout=timeout), authentic=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    resolver: Resolver = resolver_from_args(args)
+    if args.zone and args.dnssec:
+        resolver = _Signed(resolver)
+    try:
+        check = check_dane(args.host, args.port, address=args.address,
+                           timeout=args.timeout, budget=args.timeout)
+    except (MailAuthError, ValueError) as exc:
+        raise CLIError(str(exc)) from None
+    result: DANEResult = check.run(resolver)
+    probe = result.probe
+    chain = probe.chain if probe is not None else ()
+    certs = [_describe(der) for der in chain]
+    lookup = result.lookup
+    records = lookup.records if lookup is not None else ()
+    renewal: tuple[str, ...] = ()
+    if records and chain:
+        try:
+            renewal = rollover_warnings(records, chain)
+        except MailAuthError as exc:
+            renewal = (f"rollover check not possible: {exc}",)
+    notes = tuple(dict.fromkeys(result.warnings + renewal))
+    if args.json:
+        data = to_jsonable(result)
+        if data.get("probe") is not None:
+            data["probe"]["chain"] = certs
+        data["rollover_warnings"] = list(renewal)
+        print_json(data)
+        return exit_for(result.status)
+    print(str(result))
+    if lookup is not None:
+        dnssec = "authentic (DNSSEC)" if lookup.authentic else "not authentic"
+        print(f"  TLSA {lookup.name}: {lookup.status}, {dnssec}")
+        for record in records:
+            print(f"    {record}")
+        if not records:
+            print(f"    ({lookup.reason})")
+    if probe is not None:
+        print(f"  server {probe.address or probe.host} port {probe.port}: "
+              + (f"{probe.tls_version} {probe.cipher}" if probe.tls_version
+                 else f"failed at {probe.step}: {probe.error}"))
+        for note in probe.notes:
+            print(f"    note: {note}")
+    for index, cert in enumerate(certs):
+        print(f"  certificate {index}{' (leaf)' if index == 0 else ''}:")
+        if "error" in cert:
+            print(f"    {cert['error']}")
+            continue
+        print(f"    subject  {cert['subject']}")
+        print(f"    issuer   {cert['issuer']}")
+        print(f"    expires  {cert['not_after']}")
+        print(f"    SPKI SHA-256 {cert['spki_sha256']}")
+    if result.matched is not None:
+        print(f"  matched: {result.matched}")
+    for outcome in result.records:
+        print(f"  {outcome.record}: {outcome.outcome}: {outcome.reason}")
+    for note in notes:
+        print(f"  warning: {note}")
+    return exit_for(result.status)
