@@ -65,6 +65,12 @@ class Server:
             if self.mode == "silent":
                 self.stop.wait(5)
                 return
+            if self.mode == "trickle":
+                for byte in b"220 mx.example.test ESMTP a very slow greeting\r\n":
+                    if self.stop.wait(0.1):
+                        return
+                    conn.sendall(bytes([byte]))
+                return
             if self.mode == "garbage":
                 conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
                 return
@@ -87,6 +93,9 @@ class Server:
                 conn.sendall(b"221 bye\r\n")
                 return
             conn.sendall(b"220 go ahead\r\n")
+            if self.mode == "stall_in_tls":
+                self.stop.wait(5)
+                return
             with self.context.wrap_socket(conn, server_side=True) as tls:
                 tls.settimeout(5)
                 data = tls.recv(1024)
@@ -272,3 +281,33 @@ def test_check_dane_live_under_asyncio(serve: Serve, pki: PKI) -> None:
                                 timeout=5).arun(resolver)
 
     assert asyncio.run(main()).status is Status.PASS
+
+
+@pytest.mark.parametrize(("mode", "step"), [("trickle", "banner"), ("stall_in_tls", "tls")])
+def test_one_deadline_for_the_whole_probe(serve: Serve, mode: str, step: str) -> None:
+    server = serve(mode)
+    started = time.monotonic()
+    result = probe(server, timeout=0.5)
+    assert time.monotonic() - started < 2
+    assert result.step == step
+    assert result.error is not None and result.error.startswith("timeout")
+
+
+def test_the_leaf_alone_when_the_chain_cannot_be_had(pki: PKI) -> None:
+    from mailauth.smtp_probe import _chain
+
+    class Leaf:  # an SSL socket of a Python without get_unverified_chain
+        def getpeercert(self, binary_form: bool = False) -> bytes:
+            return pki.leaf
+
+    chain, notes = _chain(Leaf())  # type: ignore[arg-type]
+    assert chain == (pki.leaf,) and "only the leaf" in notes[0]
+
+
+def test_check_dane_arguments() -> None:
+    from mailauth.errors import ArgumentTypeError, UsageError
+
+    with pytest.raises((ArgumentTypeError, UsageError)):
+        check_dane(HOST, timeout=0)
+    with pytest.raises(ArgumentTypeError):
+        check_dane(HOST, address=1)  # type: ignore[arg-type]
