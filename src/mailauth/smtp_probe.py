@@ -20,6 +20,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from .fetchers import _getaddrinfo
+
 __all__ = ["ProbeResult", "probe_starttls"]
 
 MAX_LINE = 2048
@@ -139,11 +141,7 @@ def probe_starttls(host: str, port: int = 25, *, address: str | None = None,
     live: list[socket.socket] = []
     watchdog: threading.Timer | None = None
     try:
-        try:
-            raw = socket.create_connection((address or host, port), timeout=timeout)
-        except (OSError, UnicodeError) as exc:
-            raise _Failed("connect", f"cannot connect to {address or host} port {port}: "
-                                     f"{exc}") from None
+        raw = _connect(host, port, address, deadline)
         live.append(raw)
         facts["address"] = str(raw.getpeername()[0])
         watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut,
@@ -208,6 +206,31 @@ def probe_starttls(host: str, port: int = 25, *, address: str | None = None,
         for sock in reversed(live):
             with contextlib.suppress(OSError):
                 sock.close()
+
+
+def _connect(host: str, port: int, address: str | None, deadline: float) -> socket.socket:
+    """A TCP connection to ``address``, or to the first of the host's addresses that
+    answers; resolving the name is under the deadline too (getaddrinfo has no timeout
+    of its own: :mod:`mailauth.fetchers` runs it in a thread)."""
+    if address is not None:
+        addresses = [address]
+    else:
+        found = _getaddrinfo(host, port, deadline)
+        if isinstance(found, str):
+            raise _Failed("connect", found)
+        addresses = found
+    problems: list[str] = []
+    for each in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            return socket.create_connection((each, port), timeout=left)
+        except (OSError, UnicodeError, OverflowError) as exc:
+            problems.append(f"{each}: {exc}")
+    if not problems:
+        raise _Failed("connect", f"timeout: no connection to {host} port {port} in time")
+    raise _Failed("connect", f"cannot connect to {host} port {port}: {'; '.join(problems)}")
 
 
 def _is_address(host: str) -> bool:
