@@ -4,7 +4,6 @@ STARTTLS, and the DANE verdict (RFC 6698, RFC 7671, RFC 7672)."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import warnings
 from typing import Any
@@ -14,7 +13,6 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ..dane import DANEResult, check_dane, rollover_warnings
 from ..errors import MailAuthError
-from ..flows import Answer, Query, Resolver
 from ._common import (
     CLIError,
     add_command,
@@ -68,21 +66,8 @@ def _describe(der: bytes) -> dict[str, Any]:
                 "sha256": hashlib.sha256(der).hexdigest()}
 
 
-class _Signed:
-    """A zone file's answers marked DNSSEC-authentic (``--zone`` with ``--dnssec``):
-    the offline stand-in for a signed zone behind a validating resolver."""
-
-    def __init__(self, inner: Resolver) -> None:
-        self.inner = inner
-
-    def resolve(self, query: Query, *, timeout: float) -> Answer:
-        return dataclasses.replace(self.inner.resolve(query, timeout=timeout), authentic=True)
-
-
 def run(args: argparse.Namespace) -> int:
-    resolver: Resolver = resolver_from_args(args)
-    if args.zone and args.dnssec:
-        resolver = _Signed(resolver)
+    resolver = resolver_from_args(args)
     try:
         check = check_dane(args.host, args.port, address=args.address,
                            timeout=args.timeout, budget=args.timeout)

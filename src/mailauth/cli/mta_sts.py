@@ -10,10 +10,8 @@ import ssl
 from typing import Any
 
 from ..fetchers import HTTPSFetcher
-from ..flows import Query
+from ..flows import Query, Resolver
 from ..mta_sts import MTASTSPolicyResult, get_mta_sts_policy
-from ..resolvers import DNSResolver
-from ..testing import FakeResolver
 from ._common import (
     CLIError,
     add_command,
@@ -52,7 +50,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _mx_hosts(resolver: DNSResolver | FakeResolver, domain: str, timeout: float
+def _mx_hosts(resolver: Resolver, domain: str, timeout: float
               ) -> tuple[list[str], str | None]:
     answer = resolver.resolve(Query(domain, "MX"), timeout=timeout)
     if answer.ok:
@@ -61,7 +59,7 @@ def _mx_hosts(resolver: DNSResolver | FakeResolver, domain: str, timeout: float
                                                        if answer.reason else "")
 
 
-def _address(host: str, args: argparse.Namespace, resolver: DNSResolver | FakeResolver
+def _address(host: str, args: argparse.Namespace, resolver: Resolver
              ) -> tuple[str | None, str | None]:
     """The address to probe the policy host at, from the same DNS as the check, or why
     none (no address; a private one without --allow-private)."""
@@ -78,7 +76,7 @@ def _address(host: str, args: argparse.Namespace, resolver: DNSResolver | FakeRe
 
 
 def _certificate(host: str, args: argparse.Namespace,
-                 resolver: DNSResolver | FakeResolver) -> dict[str, Any]:
+                 resolver: Resolver) -> dict[str, Any]:
     """The policy host's certificate, as a sender sees it: subject, issuer, names, expiry;
     or why it could not be had or verified."""
     address, problem = _address(host, args, resolver)
