@@ -87,7 +87,7 @@ class IPRevResult(Displayed):
         reason = None if self.status is Status.PASS else self._short_reason()
         words = resinfo("iprev", str(self.status), reason=reason,
                         properties=[("policy.iprev", self.ip)])
-        shown = self.verified or next((n for n in self.names if _usable(n)), None)
+        shown = self.verified or next((n for n in self.names if is_host_name(n)), None)
         if shown is not None:
             # RFC 8601 §2.2: CFWS may follow a propspec; the comment comes last, as in
             # the examples of Appendix B.
@@ -150,17 +150,11 @@ def _reverse_name(ip: IPAddress) -> str:
     return ip.reverse_pointer
 
 
-def _usable(name: str) -> bool:
-    """True when a PTR name is a domain name worth a forward lookup: a host name
-    (:func:`mailauth._domain.is_host_name`)."""
-    return is_host_name(name)
-
-
 def _ptr_names(answer: Answer) -> tuple[str, ...]:
     """The PTR targets, lower case, no trailing dot, duplicates once, in answer order."""
     seen: dict[str, None] = {}
     for name in answer.names():
-        # A usable name is ASCII (see _usable): lower case is its canonical form.
+        # A usable name is ASCII (a host name, is_host_name): lower case is its canonical form.
         seen.setdefault(name.rstrip(".").lower(), None)
     return tuple(seen)
 
@@ -219,7 +213,7 @@ def _iprev(ip: IPAddress, max_names: int) -> Flow[IPRevResult]:
         extra = len(names) - max_names
         notes.append(f"{extra} more PTR name{'s' if extra > 1 else ''} ignored "
                      f"(max_names={max_names})")
-    targets = tuple(n for n in considered if _usable(n))
+    targets = tuple(n for n in considered if is_host_name(n))
     skipped = len(considered) - len(targets)
     if skipped:
         notes.append(f"{skipped} PTR name{'s' if skipped > 1 else ''} not a domain name, "
