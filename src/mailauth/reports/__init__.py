@@ -7,6 +7,14 @@ external entities and archive bombs within stated limits.
 
 from __future__ import annotations
 
+from ._aggregate import parse_aggregate
+from ._containers import (
+    DEFAULT_MAX_INFLATED,
+    DEFAULT_MAX_NESTING,
+    DEFAULT_MAX_RECORDS,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_MAX_ZIP_MEMBERS,
+)
 from ._model import (
     NAMESPACE,
     AggregateReport,
@@ -19,6 +27,11 @@ from ._model import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_INFLATED",
+    "DEFAULT_MAX_NESTING",
+    "DEFAULT_MAX_RECORDS",
+    "DEFAULT_MAX_SIZE",
+    "DEFAULT_MAX_ZIP_MEMBERS",
     "NAMESPACE",
     "AggregateReport",
     "DKIMAuthResult",
@@ -27,4 +40,5 @@ __all__ = [
     "ReportFormat",
     "ReportRecord",
     "SPFAuthResult",
+    "parse_aggregate",
 ]
