@@ -58,6 +58,7 @@ PUBLIC = {
         "author_domains", "check_dmarc", "check_dmarc_flow", "discover_policy_flow",
         "evaluate_flow", "is_dmarc_record", "organizational_domain",
         "organizational_domain_flow", "parse_record", "walk_names",
+        "OverrideType", "PolicyOverride", "trusted_forwarder_flow",
     },
     "mailauth.authres": {"AuthenticationResults", "Property", "ResInfo", "from_message",
                          "parse", "remove_forged", "trusted"},
@@ -65,7 +66,7 @@ PUBLIC = {
         "MATCHING_TYPES", "MAX_CHAIN", "SELECTORS", "USAGES", "DANEResult", "DomainTLSA",
         "RecordOutcome", "TLSALookup", "check_dane", "domain_tlsa_flow", "match", "parse_tlsa",
         "parse_tlsa_wire", "rollover_warnings", "tlsa_flow", "tlsa_name", "tlsa_record_for",
-        "usable",
+        "usable", "MTASTSView", "webpki_verify",
     },
     "mailauth.mta_sts": {
         "FETCH_TIMEOUT", "MAX_AGE_LIMIT", "POLICY_MAX_BYTES", "REFRESH_INTERVAL",

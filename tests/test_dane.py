@@ -706,7 +706,7 @@ def test_public_names() -> None:
         "MATCHING_TYPES", "MAX_CHAIN", "SELECTORS", "USAGES", "DANEResult", "DomainTLSA",
         "RecordOutcome", "TLSALookup", "check_dane", "domain_tlsa_flow", "match",
         "parse_tlsa", "parse_tlsa_wire", "rollover_warnings", "tlsa_flow", "tlsa_name",
-        "tlsa_record_for", "usable"}
+        "tlsa_record_for", "usable", "MTASTSView", "webpki_verify"}
     for name in mailauth.dane.__all__:
         assert getattr(mailauth.dane, name) is not None
     assert DANEResult.__dataclass_params__.frozen  # type: ignore[attr-defined]

@@ -5,18 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import hashlib
 import socket
 import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import trustme
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from mailauth import DANEResult, check_dane
 from mailauth.smtp_probe import ProbeResult, probe_starttls
@@ -123,6 +134,74 @@ class PKI:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.leaf_pem.configure_cert(context)
         return context
+
+
+@dataclass
+class WebPKI:
+    """A root, an intermediate and a leaf made as the WebPKI makes them (a CA/Browser
+    Forum profile that cryptography's verifier accepts, unlike trustme's leaves)."""
+
+    root: x509.Certificate
+    leaf: bytes
+    intermediate: bytes
+    key_pem: bytes
+
+    @property
+    def chain(self) -> tuple[bytes, bytes]:
+        return (self.leaf, self.intermediate)
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        pem = b"".join(x509.load_der_x509_certificate(d).public_bytes(Encoding.PEM)
+                       for d in self.chain)
+        with tempfile.TemporaryDirectory() as where:
+            cert_file, key_file = Path(where, "chain.pem"), Path(where, "key.pem")
+            cert_file.write_bytes(pem)
+            key_file.write_bytes(self.key_pem)
+            context.load_cert_chain(cert_file, key_file)
+        return context
+
+
+def make_webpki(*names: str, days: int = 90) -> WebPKI:
+    """A chain for ``names`` under a fresh root (valid from yesterday for ``days``)."""
+    now = datetime.datetime.now(datetime.UTC)
+    keys = [ec.generate_private_key(ec.SECP256R1()) for _ in range(3)]
+    subjects = [x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+                for cn in ("mailauth test root", "mailauth test intermediate", names[0])]
+
+    def build(i: int, issuer: int, extensions: list[tuple[x509.ExtensionType, bool]],
+              lifetime: int) -> x509.Certificate:
+        builder = (x509.CertificateBuilder().subject_name(subjects[i])
+                   .issuer_name(subjects[issuer]).public_key(keys[i].public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(days=1))
+                   .not_valid_after(now + datetime.timedelta(days=lifetime))
+                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(
+                       keys[i].public_key()), critical=False))
+        if i != issuer:
+            builder = builder.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    keys[issuer].public_key()), critical=False)
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        return builder.sign(keys[issuer], hashes.SHA256())
+
+    ca_usage = x509.KeyUsage(digital_signature=True, content_commitment=False,
+                             key_encipherment=False, data_encipherment=False,
+                             key_agreement=False, key_cert_sign=True, crl_sign=True,
+                             encipher_only=False, decipher_only=False)
+    root = build(0, 0, [(x509.BasicConstraints(ca=True, path_length=None), True),
+                        (ca_usage, True)], 3650)
+    middle = build(1, 0, [(x509.BasicConstraints(ca=True, path_length=0), True),
+                          (ca_usage, True)], 1825)
+    leaf = build(2, 1, [(x509.BasicConstraints(ca=False, path_length=None), True),
+                        (x509.SubjectAlternativeName([x509.DNSName(n) for n in names]),
+                         False),
+                        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)],
+                 days)
+    key_pem = keys[2].private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    return WebPKI(root, leaf.public_bytes(Encoding.DER), middle.public_bytes(Encoding.DER),
+                  key_pem)
 
 
 def make_pki() -> PKI:

@@ -18,8 +18,10 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .errors import ArgumentTypeError
 from .fetchers import _getaddrinfo
 
 __all__ = ["ProbeResult", "probe_starttls"]
@@ -124,24 +126,35 @@ class _Session:
 
 
 def probe_starttls(host: str, port: int = 25, *, address: str | None = None,
-                   timeout: float = 30.0, helo: str = "mailauth.invalid") -> ProbeResult:
+                   addresses: Sequence[str] = (), timeout: float = 30.0,
+                   helo: str = "mailauth.invalid") -> ProbeResult:
     """Connect to an SMTP server, STARTTLS, and collect its certificate chain.
 
-    :param host: the server's host name: resolved unless ``address`` is given, and the
-        TLS SNI name.
+    :param host: the server's host name: resolved with the system resolver unless
+        ``address`` or ``addresses`` is given, and the TLS SNI name.
     :param port: the TCP port (25).
     :param address: connect to this address instead of resolving ``host`` (tests).
+    :param addresses: connect to the first of these addresses that accepts the
+        connection, in order (the host's A and AAAA records as a check's own
+        resolver found them: :func:`mailauth.check_dane` passes them). While more
+        addresses remain, one connection attempt may take at most its share of the
+        time left, so that an address that swallows packets does not use it all.
     :param timeout: seconds for the whole probe (connect, banner, EHLO, STARTTLS, TLS).
     :param helo: the name said in EHLO.
     """
+    if isinstance(addresses, str):
+        raise ArgumentTypeError("addresses= is a sequence of addresses, not one str "
+                                "(use address= for one)")
     deadline = time.monotonic() + timeout
+    if address is not None:
+        addresses = (address,)
     facts: dict[str, object] = {"host": host, "port": port}
     expired = threading.Event()
     step = "connect"
     live: list[socket.socket] = []
     watchdog: threading.Timer | None = None
     try:
-        raw = _connect(host, port, address, deadline)
+        raw = _connect(host, port, tuple(addresses), deadline)
         live.append(raw)
         facts["address"] = str(raw.getpeername()[0])
         watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut,
@@ -208,24 +221,27 @@ def probe_starttls(host: str, port: int = 25, *, address: str | None = None,
                 sock.close()
 
 
-def _connect(host: str, port: int, address: str | None, deadline: float) -> socket.socket:
-    """A TCP connection to ``address``, or to the first of the host's addresses that
-    answers; resolving the name is under the deadline too (getaddrinfo has no timeout
-    of its own: :mod:`mailauth.fetchers` runs it in a thread)."""
-    if address is not None:
-        addresses = [address]
+def _connect(host: str, port: int, given: tuple[str, ...],
+             deadline: float) -> socket.socket:
+    """A TCP connection to the first of ``given`` (or else of the host's addresses from
+    the system resolver) that answers; resolving the name is under the deadline too
+    (getaddrinfo has no timeout of its own: :mod:`mailauth.fetchers` runs it in a
+    thread)."""
+    if given:
+        addresses = list(given)
     else:
         found = _getaddrinfo(host, port, deadline)
         if isinstance(found, str):
             raise _Failed("connect", found)
         addresses = found
     problems: list[str] = []
-    for each in addresses:
+    for index, each in enumerate(addresses):
         left = deadline - time.monotonic()
         if left <= 0:
             break
+        share = left / (len(addresses) - index)  # the last address gets all that is left
         try:
-            return socket.create_connection((each, port), timeout=left)
+            return socket.create_connection((each, port), timeout=share)
         except (OSError, UnicodeError, OverflowError) as exc:
             problems.append(f"{each}: {exc}")
     if not problems:

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
+import ssl
 import warnings
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ..dane import DANEResult, check_dane, rollover_warnings
+from ..dane import DANEResult, MTASTSView, check_dane, rollover_warnings
 from ..errors import MailAuthError
+from ..fetchers import HTTPSFetcher
 from ._common import (
     CLIError,
     add_command,
@@ -20,6 +24,7 @@ from ._common import (
     add_json_option,
     exit_for,
     print_json,
+    read_input,
     resolver_from_args,
     to_jsonable,
 )
@@ -36,13 +41,30 @@ def register(sub: Any) -> None:
                     "Prints the records with their DNSSEC status, the chain (subject, "
                     "issuer, expiry, SPKI SHA-256 digest), which record matched or why each "
                     "did not, and what will break at the next certificate renewal. --timeout "
-                    "bounds the DNS work and, separately, the whole SMTP probe. With --zone, "
-                    "--dnssec reads the zone as DNSSEC-signed (every answer authentic).")
+                    "bounds the DNS work and, separately, the whole SMTP probe. HOST is "
+                    "reached at the addresses the DNS options give (not the system "
+                    "resolver's) unless --address is given. With --zone, --dnssec reads "
+                    "the zone as DNSSEC-signed (every answer authentic). With --domain, "
+                    "also the MTA-STS view of HOST: DOMAIN's policy mode, whether HOST "
+                    "matches its mx patterns, and whether the chain HOST presents is valid "
+                    "for it under the WebPKI.")
     p.add_argument("host", metavar="HOST", help="the MX host name")
     p.add_argument("--port", type=int, default=25, metavar="PORT",
                    help="the SMTP port; the TLSA records are at _PORT._tcp.HOST (default 25)")
     p.add_argument("--address", metavar="ADDR",
                    help="connect to this address instead of resolving HOST (tests)")
+    sts = p.add_argument_group("MTA-STS view")
+    sts.add_argument("--domain", metavar="DOMAIN",
+                     help="the recipient domain whose MX HOST is: fetch its MTA-STS policy "
+                          "and report the MTA-STS view of HOST")
+    sts.add_argument("--cafile", metavar="PEM",
+                     help="trust the CA certificates in this PEM file instead of the "
+                          "system's, for the policy host and for HOST's chain")
+    sts.add_argument("--https-port", type=int, metavar="PORT",
+                     help="the policy host's HTTPS port (default 443)")
+    sts.add_argument("--allow-private", action="store_true",
+                     help="fetch the policy even when its host resolves to a private or "
+                          "loopback address (refused by default)")
     add_dns_options(p)
     add_json_option(p, "the verdict, the records, the chain and the warnings")
     p.set_defaults(func=run)
@@ -66,14 +88,56 @@ def _describe(der: bytes) -> dict[str, Any]:
                 "sha256": hashlib.sha256(der).hexdigest()}
 
 
+def _load_roots(path: str) -> list[x509.Certificate]:
+    data = read_input(path, f"--cafile {path}", argument="--cafile")
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError as exc:
+        raise CLIError(f"--cafile {path}: no PEM certificates: {exc}", argument="--cafile",
+                       file=path) from None
+
+
+def _system_roots() -> list[x509.Certificate] | None:
+    """The system's trust store (OpenSSL's default file, else its directory), or None."""
+    paths = ssl.get_default_verify_paths()
+    if paths.cafile and os.path.isfile(paths.cafile):
+        try:
+            return x509.load_pem_x509_certificates(Path(paths.cafile).read_bytes())
+        except (OSError, ValueError):
+            pass
+    if paths.capath and os.path.isdir(paths.capath):
+        found: list[x509.Certificate] = []
+        for entry in sorted(Path(paths.capath).iterdir()):
+            try:
+                found.extend(x509.load_pem_x509_certificates(entry.read_bytes()))
+            except (OSError, ValueError):
+                continue
+        return found or None
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     resolver = resolver_from_args(args)
+    roots = None
+    fetcher = None
+    if args.domain is not None:
+        roots = _load_roots(args.cafile) if args.cafile else _system_roots()
+        try:
+            fetcher = HTTPSFetcher(cafile=args.cafile, port=args.https_port,
+                                   allow_private=args.allow_private, resolver=resolver)
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
     try:
         check = check_dane(args.host, args.port, address=args.address,
-                           timeout=args.timeout, budget=args.timeout)
+                           timeout=args.timeout, budget=args.timeout, domain=args.domain,
+                           roots=roots)
     except (MailAuthError, ValueError) as exc:
         raise CLIError(str(exc)) from None
-    result: DANEResult = check.run(resolver)
+    warnings_for_roots: tuple[str, ...] = ()
+    if args.domain is not None and roots is None:
+        warnings_for_roots = ("no trust store found: the WebPKI view is not judged "
+                              "(give --cafile)",)
+    result: DANEResult = check.run(resolver, fetcher)
     probe = result.probe
     chain = probe.chain if probe is not None else ()
     certs = [_describe(der) for der in chain]
@@ -85,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
             renewal = rollover_warnings(records, chain)
         except MailAuthError as exc:
             renewal = (f"rollover check not possible: {exc}",)
-    notes = tuple(dict.fromkeys(result.warnings + renewal))
+    notes = tuple(dict.fromkeys(result.warnings + renewal + warnings_for_roots))
     if args.json:
         data = to_jsonable(result)
         if data.get("probe") is not None:
@@ -120,6 +184,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"  matched: {result.matched}")
     for outcome in result.records:
         print(f"  {outcome.record}: {outcome.outcome}: {outcome.reason}")
+    if result.mta_sts is not None:
+        _print_view(result.mta_sts)
     for note in notes:
         print(f"  warning: {note}")
     return exit_for(result.status)
+
+
+def _print_view(view: MTASTSView) -> None:
+    policy = view.policy
+    if view.mode is None:
+        why = policy.reason if policy is not None else ""
+        print(f"  MTA-STS of {view.domain}: {view.status}, no policy applies ({why})")
+    else:
+        print(f"  MTA-STS of {view.domain}: {view.status}, mode {view.mode}, "
+              f"mx {', '.join(view.mx) or '(none)'}")
+        print(f"    {view.host} " + (f"matches {view.matched_pattern}" if view.host_matches
+                                     else "matches no mx pattern of the policy"))
+    print(f"    WebPKI: {view.webpki_reason}")
+    if view.delivery is not None:
+        print(f"    a sender applying MTA-STS: {view.delivery.reason}")
+    if view.dane_applies:
+        print("    DANE applies to this host: a sender doing both uses DANE (RFC 8461 "
+              "section 2)")

@@ -21,6 +21,7 @@ from ._record import MATCHING_TYPES, SELECTORS, USAGES, parse_tlsa, short, usabl
 if TYPE_CHECKING:
     from ..smtp_probe import ProbeResult
     from ._lookup import TLSALookup
+    from ._sts import MTASTSView
 
 __all__ = ["MAX_CHAIN", "DANEResult", "RecordOutcome", "match"]
 
@@ -69,6 +70,8 @@ class DANEResult(Displayed):
         (:meth:`TLSALookup.match`, :func:`check_dane`).
     :param probe: the live SMTP probe the chain came from, when :func:`check_dane`
         collected it (:class:`mailauth.smtp_probe.ProbeResult`).
+    :param mta_sts: the MTA-STS view of the host, when :func:`check_dane` was given
+        the recipient ``domain=`` (:class:`MTASTSView`); None otherwise.
     """
 
     status: Status
@@ -80,6 +83,7 @@ class DANEResult(Displayed):
     warnings: tuple[str, ...] = ()
     lookup: TLSALookup | None = None
     probe: ProbeResult | None = None
+    mta_sts: MTASTSView | None = None
 
     def _card(self, *, full: bool = True) -> Card:
         if not full:
@@ -99,6 +103,8 @@ class DANEResult(Displayed):
                              else "")))
             if probe.error is not None:
                 facts.append(("probe", f"failed at {probe.step}: {probe.error}"))
+        if self.mta_sts is not None:
+            facts.append(("MTA-STS", f"{self.mta_sts.status}: {self.mta_sts.reason}"))
         parts = tuple(Part(short(o.record), o.outcome, o.reason) for o in self.records)
         return Card(method="dane", status=str(self.status), reason=self.reason,
                     facts=tuple(facts), parts=parts,
