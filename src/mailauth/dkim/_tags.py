@@ -36,6 +36,7 @@ __all__ = [
     "parse_canonicalization",
     "parse_domain",
     "parse_header_list",
+    "parse_header_list_lenient",
     "parse_length",
     "parse_selector",
     "parse_signature_tags",
@@ -152,6 +153,17 @@ def parse_header_list(value: str) -> tuple[str, ...]:
     return tuple(h.split(":"))
 
 
+@lru_cache(maxsize=512)
+def parse_header_list_lenient(value: str) -> tuple[str, ...]:
+    """``h=`` as ARC verifiers read it: like :func:`parse_header_list`, but an empty
+    list or an empty name between colons selects nothing instead of being an error
+    (what ARC sealers in the wild write; RFC 8617 §4.1.2 defers to RFC 6376)."""
+    names = tuple(n for n in "".join(value.split()).lower().split(":") if n)
+    if names and not _HDR_LIST.fullmatch(":".join(names)):
+        raise DKIMSyntaxError("bad_header_list", "h= has an invalid header name")
+    return names
+
+
 def parse_length(value: str) -> int:
     """``l=``: the count of canonical body octets signed."""
     if not _DIGITS.match(value):
@@ -203,11 +215,14 @@ SignatureTagValues: TypeAlias = tuple[str, str, str, bytes, bytes, str, str, str
 """:class:`SignatureTags`' fields in order, as :func:`signature_tag_values` returns them."""
 
 
-def signature_tag_values(tags: Mapping[str, str]) -> SignatureTagValues:
+def signature_tag_values(tags: Mapping[str, str], *, lenient_header_list: bool = False
+                         ) -> SignatureTagValues:
     """The values of :class:`SignatureTags`, in its field order, validated as
     :func:`parse_signature_tags` says: for a caller that builds its own type around
     them (DKIM's ``Signature``) without building a ``SignatureTags`` first.
 
+    :param lenient_header_list: read ``h=`` with :func:`parse_header_list_lenient`
+        (ARC-Message-Signature).
     :raises DKIMSyntaxError: at the first tag that breaks its rule.
     """
     algorithm, key_type, hash_name = parse_algorithm(required(tags, "a"))
@@ -217,7 +232,8 @@ def signature_tag_values(tags: Mapping[str, str]) -> SignatureTagValues:
     body_hash = parse_base64(required(tags, "bh"), "bh")
     header_canon, body_canon = parse_canonicalization(tags.get("c"))
     domain = parse_domain(required(tags, "d"))
-    headers = parse_header_list(required(tags, "h"))
+    h = required(tags, "h")
+    headers = parse_header_list_lenient(h) if lenient_header_list else parse_header_list(h)
     text = tags.get("l")
     length = None if text is None else parse_length(text)
     selector = parse_selector(required(tags, "s"))
@@ -233,11 +249,13 @@ def signature_tag_values(tags: Mapping[str, str]) -> SignatureTagValues:
             domain, headers, length, selector, timestamp, expiration)
 
 
-def parse_signature_tags(tags: Mapping[str, str]) -> SignatureTags:
+def parse_signature_tags(tags: Mapping[str, str], *, lenient_header_list: bool = False
+                         ) -> SignatureTags:
     """Validate ``a= b= bh= c= d= h= l= s= t= x=`` as DKIM-Signature (RFC 6376 §3.5)
     and ARC-Message-Signature (RFC 8617 §4.1.2) define them. Other tags (``v=``,
     ``i=``, ``q=``, ``z=``, unknown ones) are the caller's.
 
     :raises DKIMSyntaxError: at the first tag that breaks its rule, in the order above.
     """
-    return SignatureTags(*signature_tag_values(tags))
+    return SignatureTags(*signature_tag_values(tags,
+                                               lenient_header_list=lenient_header_list))
