@@ -58,7 +58,7 @@ PUBLIC = {
         "author_domains", "check_dmarc", "check_dmarc_flow", "discover_policy_flow",
         "evaluate_flow", "is_dmarc_record", "organizational_domain",
         "organizational_domain_flow", "parse_record", "walk_names",
-        "OverrideType", "PolicyOverride", "trusted_forwarder_flow",
+        "ARCChainLike", "OverrideType", "PolicyOverride", "trusted_forwarder_flow",
     },
     "mailauth.authres": {"AuthenticationResults", "Property", "ResInfo", "from_message",
                          "parse", "remove_forged", "trusted"},

@@ -995,3 +995,123 @@ def test_parse_record_is_memoised_and_equal_to_a_fresh_parse() -> None:
         parse_record("v=spf1 -all")
     with pytest.raises(ParseError):   # errors are not remembered as results
         parse_record("v=spf1 -all")
+
+
+# --- a local policy override on a trusted ARC sealer's word (RFC 8617 §7.2) ---------------
+# The chain is a stand-in with the fields the override reads (mailauth.arc.ARCResult has
+# them); tests/test_authenticate_arc.py covers real sealed messages end to end.
+
+class _Hop:
+    def __init__(self, instance: int, sealer: str, recorded: str | None,
+                 ams: Status = Status.PASS) -> None:
+        from mailauth.authres import parse as parse_ar
+
+        self.instance, self.seal_domain, self.ams_status = instance, sealer, ams
+        self.auth_results = (None if recorded is None else
+                             parse_ar(f"i={instance}; {sealer}; {recorded}", arc=True))
+
+
+class _Chain:
+    def __init__(self, *hops: _Hop, status: Status = Status.PASS,
+                 oldest_pass: int | None = 0) -> None:
+        self.sets, self.status, self.oldest_pass = hops, status, oldest_pass
+
+
+LIST = "lists.example.net"
+VOUCHED = "dkim=pass header.d=example.com; dmarc=pass header.from=example.com"
+
+
+def overridden(chain: _Chain | None, trusted: Any = (LIST,), records: Any = None,
+               **kw: Any) -> DMARCResult:
+    return run(records or REJECT, "a@example.com", arc=chain, trusted_sealers=trusted, **kw)
+
+
+def test_a_trusted_sealers_recorded_dmarc_pass_says_an_override_would_apply() -> None:
+    result = overridden(_Chain(_Hop(1, LIST, VOUCHED)))
+    assert result.status is Status.FAIL and result.disposition == "reject"  # unchanged
+    o = result.override
+    assert o is not None and o.type == "trusted_forwarder" and not o.applied
+    assert (o.sealer, o.instance, o.evidence) == (LIST, 1, "dmarc=pass header.from=example.com")
+    assert "lists.example.net (i=1)" in o.comment
+    assert "override" not in result.authres()          # nothing applied, nothing written
+    assert any(k == "override trusted_forwarder" for k, _ in result._facts())
+
+
+def test_apply_override_makes_the_disposition_none_and_keeps_the_fail() -> None:
+    result = overridden(_Chain(_Hop(1, LIST, VOUCHED)), apply_override=True)
+    assert result.status is Status.FAIL and result.disposition == "none"
+    assert result.override is not None and result.override.applied
+    assert "(p=reject dis=none override=trusted_forwarder)" in result.authres()
+    assert "local policy override (trusted_forwarder)" in result.reason
+
+
+@pytest.mark.parametrize(("chain", "trusted"), [
+    (None, (LIST,)),                                                  # no ARC result
+    (_Chain(_Hop(1, LIST, VOUCHED)), ()),                             # nothing trusted
+    (_Chain(_Hop(1, LIST, VOUCHED)), ("other.example",)),             # another sealer
+    (_Chain(_Hop(1, "sub." + LIST, VOUCHED)), (LIST,)),               # exact names only
+    (_Chain(_Hop(1, LIST, VOUCHED), status=Status.FAIL), (LIST,)),    # the chain failed
+    (_Chain(_Hop(1, LIST, None)), (LIST,)),                           # no readable AAR
+    (_Chain(_Hop(1, LIST, "dmarc=pass header.from=example.org")), (LIST,)),   # other From
+    (_Chain(_Hop(1, LIST, "dmarc=fail header.from=example.com")), (LIST,)),   # not a pass
+    (_Chain(_Hop(1, LIST, "dkim=pass header.d=mailer.example")), (LIST,)),    # unaligned
+    (_Chain(_Hop(1, LIST, "spf=pass smtp.helo=example.com")), (LIST,)),       # HELO only
+    # The trusted hop's AMS no longer verifies: an untrusted hop after it changed the
+    # message, so its word does not cover what arrived.
+    (_Chain(_Hop(1, LIST, VOUCHED, ams=Status.FAIL), _Hop(2, "fwd.example", "arc=pass"),
+            oldest_pass=2), (LIST,)),
+], ids=["no-arc", "none-trusted", "other-sealer", "subdomain", "chain-fail", "no-aar",
+        "other-from", "dmarc-fail", "unaligned-dkim", "helo", "changed-after"])
+def test_no_override_without_a_trusted_verified_aligned_pass(chain: Any, trusted: Any) -> None:
+    assert overridden(chain, trusted).override is None
+
+
+def test_an_older_trusted_hop_counts_while_its_ams_still_verifies() -> None:
+    chain = _Chain(_Hop(1, LIST, VOUCHED, ams=Status.NONE), _Hop(2, "fwd.example", "arc=pass"),
+                   oldest_pass=0)
+    o = overridden(chain).override
+    assert o is not None and o.instance == 1
+
+
+def test_the_newest_trusted_hop_is_the_one_named() -> None:
+    chain = _Chain(_Hop(1, LIST, VOUCHED), _Hop(2, "fwd.example", "arc=pass; " + VOUCHED))
+    o = overridden(chain, trusted=(LIST, "FWD.Example.")).override
+    assert o is not None and (o.sealer, o.instance) == ("fwd.example", 2)
+
+
+def test_aligned_dkim_and_spf_passes_count_under_relaxed_alignment() -> None:
+    records = {**REJECT, "_dmarc.mail.example.com": {"TXT": ["v=DMARC1; p=none"]}}
+    dk = overridden(_Chain(_Hop(1, LIST, "dkim=pass header.d=mail.example.com")),
+                    records=REJECT).override
+    assert dk is not None and dk.evidence.startswith("dkim=pass header.d=mail.example.com")
+    assert "organizational domain example.com" in dk.evidence
+    sp = overridden(_Chain(_Hop(1, LIST, "spf=pass smtp.mailfrom=bounce@example.com")),
+                    records=records).override
+    assert sp is not None and sp.evidence == "spf=pass smtp.mailfrom domain example.com"
+    strict = {"_dmarc.example.com": {"TXT": ["v=DMARC1; p=reject; adkim=s"]}}
+    assert overridden(_Chain(_Hop(1, LIST, "dkim=pass header.d=mail.example.com")),
+                      records=strict).override is None
+
+
+def test_no_override_when_dmarc_passes_or_asks_for_nothing() -> None:
+    passing = overridden(_Chain(_Hop(1, LIST, VOUCHED)),
+                         dkim=dkim(("example.com", "s", Status.PASS)))
+    assert passing.status is Status.PASS and passing.override is None
+    monitor = {"_dmarc.example.com": {"TXT": ["v=DMARC1; p=none"]}}
+    assert overridden(_Chain(_Hop(1, LIST, VOUCHED)), records=monitor).override is None
+
+
+@pytest.mark.parametrize(("trusted", "error"), [
+    ("lists.example.net", ArgumentTypeError), ([b"lists.example.net"], ArgumentTypeError),
+    (["not a domain"], UsageError), (5, ArgumentTypeError)])
+def test_trusted_sealers_are_checked(trusted: Any, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        check_dmarc(message("a@example.com"), spf=None, dkim=None, trusted_sealers=trusted)
+
+
+def test_arc_and_apply_override_are_checked() -> None:
+    with pytest.raises(ArgumentTypeError):
+        check_dmarc(message("a@example.com"), spf=None, dkim=None, arc="pass")  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError):
+        check_dmarc(message("a@example.com"), spf=None, dkim=None,
+                    apply_override="yes")  # type: ignore[arg-type]

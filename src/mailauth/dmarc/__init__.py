@@ -10,7 +10,7 @@ and the flows (:func:`check_dmarc_flow`, :func:`discover_policy_flow`,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from .._arguments import (
     check_bool,
@@ -36,12 +36,14 @@ from ._discovery import (
     walk_names,
 )
 from ._evaluate import author_domains, check_dmarc_flow, evaluate_flow
+from ._override import ARCChainLike, normalize_sealers, trusted_forwarder_flow
 from ._record import REMOVED_TAGS, DMARCRecord, Mode, Policy, is_dmarc_record, parse_record
-from ._result import Alignment, Disposition, DMARCResult
+from ._result import Alignment, Disposition, DMARCResult, OverrideType, PolicyOverride
 
 __all__ = [
     "MAX_WALK_QUERIES",
     "REMOVED_TAGS",
+    "ARCChainLike",
     "Alignment",
     "DMARCRecord",
     "DMARCResult",
@@ -49,7 +51,9 @@ __all__ = [
     "Disposition",
     "Mode",
     "OrganizationalDomain",
+    "OverrideType",
     "Policy",
+    "PolicyOverride",
     "RecordLookup",
     "author_domains",
     "check_dmarc",
@@ -60,6 +64,7 @@ __all__ = [
     "organizational_domain",
     "organizational_domain_flow",
     "parse_record",
+    "trusted_forwarder_flow",
     "walk_names",
 ]
 
@@ -79,7 +84,8 @@ def check_dmarc(message: MessageSource | Message, *, spf: SPFResult | None,
                 dkim: DKIMResult | None, mode: Mode = "tree-walk",
                 psl: PublicSuffixList | None = None, strict_authors: bool = True,
                 sample: Callable[[], float] | None = None,
-                budget: float = 20.0) -> Check[DMARCResult]:
+                arc: ARCChainLike | None = None, trusted_sealers: Collection[str] = (),
+                apply_override: bool = False, budget: float = 20.0) -> Check[DMARCResult]:
     """DMARC for a message whose SPF and DKIM results are known (RFC 9989 §5.3).
 
     :param message: the raw message (bytes or a binary file; only the header is read).
@@ -98,15 +104,29 @@ def check_dmarc(message: MessageSource | Message, *, spf: SPFResult | None,
         with no author domain is a permerror with disposition ``none``.
     :param sample: RFC 7489 mode's ``pct=`` draw: a function returning a float in
         [0, 1), ``random.random`` by default.
+    :param arc: the message's ARC result (:func:`mailauth.verify_arc`), for
+        ``trusted_sealers``.
+    :param trusted_sealers: sealing domains (ARC-Seal ``d=``) whose recorded results you
+        trust; none by default. When DMARC fails, ``arc`` passes and one of them recorded
+        a DMARC pass or an aligned DKIM or SPF pass for the From domain, the result's
+        ``override`` says so (RFC 8617 §7.2; RFC 9990 reason ``trusted_forwarder``).
+    :param apply_override: also make such a fail's disposition ``none``; by default the
+        disposition DMARC computed is kept and ``override.applied`` is False.
     :param budget: seconds for all DNS work.
     :raises ArgumentTypeError: for an argument of the wrong type.
-    :raises UsageError: for a mode that is neither.
+    :raises UsageError: for a mode that is neither, or a trusted sealer that is not a
+        domain name.
     """
     checked = check_mode(mode)
     _check_results(spf, dkim)
     check_message(message)
     check_psl(psl)
     check_bool("strict_authors", strict_authors)
+    check_bool("apply_override", apply_override)
+    trusted = normalize_sealers(trusted_sealers)
+    if arc is not None and not hasattr(arc, "sets"):
+        raise ArgumentTypeError(f"arc= is an ARCResult (from verify_arc) or None, not "
+                                f"{type(arc).__name__}")
     check_number("budget", budget, positive=True)
     if sample is not None and not callable(sample):
         raise ArgumentTypeError(f"sample= is a function returning a float in [0, 1), not "
@@ -115,7 +135,8 @@ def check_dmarc(message: MessageSource | Message, *, spf: SPFResult | None,
 
     def flow() -> Flow[DMARCResult]:
         return check_dmarc_flow(parsed, spf=spf, dkim=dkim, mode=checked, psl=psl,
-                                strict_authors=strict_authors, sample=sample)
+                                strict_authors=strict_authors, sample=sample, arc=arc,
+                                trusted_sealers=trusted, apply_override=apply_override)
 
     return Check(flow, budget=budget)
 

@@ -28,6 +28,7 @@ from ._discovery import (
     domain_exists_flow,
     organizational_domain_flow,
 )
+from ._override import ARCChainLike, trusted_forwarder_flow
 from ._record import Mode, Policy
 from ._result import Alignment, Disposition, DMARCResult
 
@@ -357,10 +358,14 @@ def problem_result(domains: tuple[str, ...], problem: str, mode: Mode, strict: b
 def check_dmarc_flow(message: Message, *, spf: SPFResult | None, dkim: DKIMResult | None,
                      mode: Mode = "tree-walk", psl: PublicSuffixList | None = None,
                      strict_authors: bool = True,
-                     sample: Callable[[], float] | None = None) -> Flow[DMARCResult]:
+                     sample: Callable[[], float] | None = None,
+                     arc: ARCChainLike | None = None,
+                     trusted_sealers: frozenset[str] = frozenset(),
+                     apply_override: bool = False) -> Flow[DMARCResult]:
     """DMARC for a message whose SPF and DKIM results are known (RFC 9989 §5.3).
 
-    The flow behind :func:`mailauth.check_dmarc`; see there for the parameters.
+    The flow behind :func:`mailauth.check_dmarc`; see there for the parameters
+    (``trusted_sealers`` in canonical form: :func:`normalize_sealers`).
     """
     domains, problem = author_domains(message)
     if problem is not None and (strict_authors or not domains
@@ -372,6 +377,8 @@ def check_dmarc_flow(message: Message, *, spf: SPFResult | None, dkim: DKIMResul
     for discovery in discoveries:
         result = yield from evaluate_flow(discovery, spf=spf, dkim=dkim, psl=psl,
                                           sample=sample)
+        result = yield from trusted_forwarder_flow(result, arc, trusted_sealers,
+                                                   apply=apply_override, psl=psl)
         results.append(result)
     return combine(results, domains, problem)
 

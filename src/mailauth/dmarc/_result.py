@@ -11,9 +11,13 @@ from ..status import Status
 from ._discovery import RecordLookup
 from ._record import DMARCRecord, Mode, Policy
 
-__all__ = ["Alignment", "DMARCResult", "Disposition"]
+__all__ = ["Alignment", "DMARCResult", "Disposition", "OverrideType", "PolicyOverride"]
 
 Disposition = Literal["none", "quarantine", "reject"]
+# RFC 9990's PolicyOverrideType: why a receiver applied another disposition than the
+# policy asked for (the aggregate report's <reason><type>).
+OverrideType = Literal["trusted_forwarder", "mailing_list", "local_policy",
+                       "policy_test_mode", "other"]
 _ONE_LOWER: dict[Policy, Policy] = {"reject": "quarantine", "quarantine": "none",
                                     "none": "none"}
 
@@ -65,6 +69,32 @@ class Alignment:
         return f"DKIM d={self.domain}" + (f" s={self.selector}" if self.selector else "")
 
 
+@dataclass(frozen=True, slots=True)
+class PolicyOverride:
+    """A local policy override of a DMARC fail: what the receiver may do instead of the
+    policy, and why (RFC 9989 §5.3.6; RFC 9990's aggregate report ``<reason>``).
+
+    mailauth makes one kind: ``trusted_forwarder``, when a trusted ARC sealer recorded an
+    authentication pass for the From domain (RFC 8617 §7.2; see
+    :func:`mailauth.authenticate`'s ``trusted_sealers``).
+
+    :param type: RFC 9990's PolicyOverrideType (the report's ``<type>``).
+    :param comment: one sentence naming the sealer and instance (the report's
+        ``<comment>``).
+    :param sealer: the trusted sealing domain (ARC-Seal ``d=``); ``instance`` its ``i=``.
+    :param evidence: what that sealer recorded (``dmarc=pass header.from=example.org``).
+    :param applied: whether the disposition was changed to ``none``
+        (``apply_override=True``); otherwise the override only says it would apply.
+    """
+
+    type: OverrideType
+    comment: str
+    sealer: str = ""
+    instance: int = 0
+    evidence: str = ""
+    applied: bool = False
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class DMARCResult(Displayed):
     """The DMARC verdict for a message (RFC 9989 §5.3, RFC 7489 §6.6).
@@ -89,6 +119,9 @@ class DMARCResult(Displayed):
         mode), or the message fell outside ``pct``'s sample (RFC 7489 mode).
     :param authors: every author domain found in From.
     :param author_problem: why the From field(s) gave no single author domain.
+    :param override: a local policy override that applies (or would, when not
+        ``applied``) to this fail: a trusted ARC sealer vouched for the From domain.
+        None otherwise, and always None unless trusted sealers were given.
     """
 
     status: Status
@@ -108,6 +141,7 @@ class DMARCResult(Displayed):
     authors: tuple[str, ...] = ()
     author_problem: str | None = None
     warnings: tuple[str, ...] = ()
+    override: PolicyOverride | None = None
 
     @property
     def applied_policy(self) -> Policy | None:
@@ -136,6 +170,8 @@ class DMARCResult(Displayed):
             comment = f"p={self.policy} dis={self.disposition}"
             if self.policy_tag and self.policy_tag != "p":
                 comment = f"{self.policy_tag}={self.policy} dis={self.disposition}"
+            if self.override is not None and self.override.applied:
+                comment += f" override={self.override.type}"
         elif self.status is Status.PERMERROR and self.disposition != "none":
             comment = f"dis={self.disposition}"
         properties: list[tuple[str, str]] = []
@@ -168,6 +204,10 @@ class DMARCResult(Displayed):
         if self.testing:
             facts.append(("testing", f"the policy applies one level lower: "
                                      f"{self.applied_policy} (t=y, or outside pct)"))
+        if self.override is not None:
+            state = "applied" if self.override.applied else "would apply (not applied)"
+            facts.append((f"override {self.override.type}",
+                          f"{state}: {self.override.comment}"))
         facts += [("warning", w) for w in self.warnings]
         return tuple(facts)
 
