@@ -8,6 +8,16 @@ external entities and archive bombs within stated limits.
 from __future__ import annotations
 
 from ._aggregate import parse_aggregate
+from ._build import (
+    ReportBuilder,
+    RuaAuthorization,
+    RuaDestination,
+    authorize_rua,
+    authorize_rua_flow,
+    parse_rua,
+    published_policy,
+    record_from_results,
+)
 from ._containers import (
     DEFAULT_MAX_INFLATED,
     DEFAULT_MAX_NESTING,
@@ -37,8 +47,16 @@ __all__ = [
     "DKIMAuthResult",
     "PolicyOverride",
     "PublishedPolicy",
+    "ReportBuilder",
     "ReportFormat",
     "ReportRecord",
+    "RuaAuthorization",
+    "RuaDestination",
     "SPFAuthResult",
+    "authorize_rua",
+    "authorize_rua_flow",
     "parse_aggregate",
+    "parse_rua",
+    "published_policy",
+    "record_from_results",
 ]

@@ -16,9 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .._display import Card, Displayed, Part
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 __all__ = ["NAMESPACE", "AggregateReport", "DKIMAuthResult", "PolicyOverride",
            "PublishedPolicy", "ReportFormat", "ReportRecord", "SPFAuthResult"]
@@ -202,6 +205,58 @@ class AggregateReport(Displayed):
     def pass_count(self) -> int:
         """The number of messages for which DMARC passed (aligned DKIM or SPF)."""
         return sum(r.count for r in self.records if r.dmarc_pass)
+
+    # --- writing (RFC 9990 §2, §3.1.1) -------------------------------------------------
+
+    def to_xml(self) -> bytes:
+        """The report as XML, UTF-8: RFC 9990 §2 (its namespace, ``<version>1.0``, the
+        elements in its order) for ``format="rfc9990"``, RFC 7489 Appendix C
+        otherwise. :func:`~mailauth.reports.parse_aggregate` reads it back equal."""
+        from ._write import to_xml
+
+        return to_xml(self)
+
+    def to_gzip(self) -> bytes:
+        """The XML gzip-compressed (RFC 9990 §3.1.1), reproducibly (no mtime)."""
+        from ._write import to_gzip
+
+        return to_gzip(self)
+
+    def filename(self, receiver: str, *, unique_id: str | None = None,
+                 compressed: bool = True) -> str:
+        """The file name of RFC 9990 §3.1.1:
+        ``receiver!policy-domain!begin-timestamp!end-timestamp[!unique-id].xml[.gz]``.
+
+        :param receiver: the Mail Receiver's domain.
+        :param unique_id: letters and digits, to tell apart reports of one period.
+        :raises UsageError: for a unique id that is not ``1*(ALPHA / DIGIT)``.
+        """
+        from ._write import filename
+
+        return filename(self, receiver, unique_id=unique_id, compressed=compressed)
+
+    def to_message(self, *, receiver: str, from_addr: str, to_addr: str,
+                   date: datetime | None = None, message_id: str | None = None,
+                   unique_id: str | None = None, compressed: bool = True) -> EmailMessage:
+        """The mail message for a ``mailto:`` rua (RFC 9990 §3.1.1).
+
+        ``multipart/mixed`` with a short text part and the report attached as
+        ``application/gzip`` (or ``text/xml``) under the §3.1.1 file name; the Subject
+        is ``Report Domain: <policy-domain> Submitter: <receiver> Report-ID:
+        <report-id>``. Send it with ``bytes(message)`` or
+        ``message.as_bytes()``; DKIM-sign it so it passes DMARC, as §3.1.1 requires.
+
+        :param receiver: the Mail Receiver's domain (the Submitter).
+        :param date: the Date field; now when None.
+        :param message_id: without angle brackets; made from the report when None.
+        :raises UsageError: for addresses that are not addresses, or a report_id that
+            is not RFC 9990's ``ridfmt``.
+        """
+        from ._write import to_message
+
+        return to_message(self, receiver=receiver, from_addr=from_addr, to_addr=to_addr,
+                          date=date, message_id=message_id, unique_id=unique_id,
+                          compressed=compressed)
 
     # --- display ----------------------------------------------------------------------
 
