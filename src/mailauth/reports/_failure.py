@@ -683,12 +683,12 @@ def build_failure_report(message: bytes, results: AuthResults, *, reporter: str,
             identity = sig.identity if sig is not None and sig.identity else "@" + a.domain
             dkim_fields = [f"DKIM-Domain: {a.domain}", f"DKIM-Identity: {identity}",
                            f"DKIM-Selector: {a.selector or ''}"]
-    authres = results.header(_header_value(mta)).partition(":")[2].strip()
+    authres = results.header(_header_value(mta))  # folded at 78 columns, CRLF
     fields = ["Feedback-Type: auth-failure", "Version: 1",
               f"User-Agent: {_header_value(user_agent or _default_agent())}",
               "Auth-Failure: dmarc",
               f"Identity-Alignment: {', '.join(sorted(failed)) if failed else 'none'}",
-              "Authentication-Results: " + " ".join(authres.split())]
+              authres]
     if envelope_id:
         fields.append(f"Original-Envelope-Id: {_header_value(envelope_id)}")
     if spf.ip:

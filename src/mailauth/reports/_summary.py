@@ -34,8 +34,10 @@ from .._flow import Check, Flow, Query, query_all
 from ..errors import ArgumentTypeError
 from ._model import AggregateReport, ReportRecord
 
-__all__ = ["CAUSES", "Cause", "Finding", "Summary", "Tally", "classify", "explain",
-           "resolve_reverse_names", "reverse_names_flow", "summarize"]
+__all__ = ["CAUSES", "DEFAULT_MAX_FAILURE_BYTES", "ROW_COLUMNS", "Cause", "FailureReport",
+           "Finding", "Summary", "Tally", "build_failure_report", "classify", "explain",
+           "parse_failure", "render_html", "resolve_reverse_names", "reverse_names_flow",
+           "summarize", "to_dataframe", "to_rows"]
 
 Cause = Literal["ok", "forwarder", "spf_only", "third_party", "spoofer"]
 
@@ -385,3 +387,15 @@ def resolve_reverse_names(ips: Iterable[str], *, budget: float = 20.0
         return (yield from reverse_names_flow(listed))
 
     return Check(flow, budget=budget)
+
+
+# The failure-report, rows and page halves of the package, gathered here so that
+# mailauth.reports imports them in one statement (they import this module: last).
+from ._failure import (  # noqa: E402
+    DEFAULT_MAX_FAILURE_BYTES,
+    FailureReport,
+    build_failure_report,
+    parse_failure,
+)
+from ._html import render_html  # noqa: E402
+from ._rows import ROW_COLUMNS, to_dataframe, to_rows  # noqa: E402
