@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from mailauth.cli import main
-from test_smtp_probe import HOST, PKI, Serve, make_pki, servers, spki_sha256
+from test_smtp_probe import HOST, PKI, Serve, Server, make_pki, make_webpki, servers, spki_sha256
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +93,36 @@ def test_dane_stalled_server_is_undecided(serve: Serve, pki: PKI, tmp_path: Path
                      "--zone", zone, "--dnssec", "--timeout", "0.5"], capsys)
     assert code == 2, out
     assert out.startswith("dane=temperror") and "failed at ehlo" in out
+
+
+def test_dane_with_domain_shows_the_mta_sts_view(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    webpki = make_webpki(HOST)
+    server = Server("good", webpki.server_context())
+    try:
+        zone = zone_file(tmp_path, server.port, f"3 1 1 {spki_sha256(webpki.leaf)}")
+        roots = tmp_path / "roots.pem"
+        roots.write_bytes(webpki.root.public_bytes(Encoding.PEM))
+        args = ["dane", HOST, "--port", str(server.port), "--zone", zone, "--dnssec",
+                "--timeout", "5", "--domain", "example.test", "--cafile", str(roots)]
+        code, out = run(args, capsys)
+        assert code == 0, out
+        assert "  MTA-STS of example.test: none, no policy applies (" in out
+        assert f"    WebPKI: valid for {HOST}, issued under the trusted " in out
+        assert "    DANE applies to this host" in out
+        code, out = run([*args, "--json"], capsys)
+        view = json.loads(out)["mta_sts"]
+        assert view["webpki_valid"] is True and view["mode"] is None
+        assert view["delivery"]["allowed"] is True
+    finally:
+        server.close()
+
+
+def test_dane_cafile_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["dane", HOST, "--domain", "example.test", "--cafile",
+                 str(tmp_path / "missing.pem")])
+    assert code == 66 and "--cafile" in capsys.readouterr().err
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate\n")
+    code = main(["dane", HOST, "--domain", "example.test", "--cafile", str(bad)])
+    assert code == 64 and "no PEM certificates" in capsys.readouterr().err

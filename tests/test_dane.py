@@ -8,6 +8,7 @@ import datetime
 import hashlib
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -737,3 +738,72 @@ def test_ports_and_bad_mx_names() -> None:
     result = Check(lambda: domain_tlsa_flow("example.org")).run(bad)
     assert result.status is Status.NONE and "usable name" in result.reason
     assert any("cannot exist" in line for line in result.trace)
+
+
+# --- webpki_verify: the WebPKI half of the MTA-STS view (RFC 8461 §4.2) -------------------
+
+
+@pytest.fixture(scope="module")
+def web() -> Any:
+    from test_smtp_probe import make_webpki
+
+    return make_webpki("mx.example.org", "*.mx.example.org", days=30)
+
+
+def test_webpki_verify_a_valid_chain(web: Any) -> None:
+    from mailauth.dane import webpki_verify
+
+    now = datetime.datetime.now(datetime.UTC).timestamp()
+    ok, why = webpki_verify(web.chain, "mx.example.org", [web.root], now=now)
+    assert ok and why == "valid for mx.example.org, issued under the trusted " \
+                         "CN=mailauth test root"
+    assert webpki_verify(web.chain, "a.mx.example.org", [web.root], now=now)[0]
+    # cryptography certificates are accepted as well as DER
+    certs = [x509.load_der_x509_certificate(d) for d in web.chain]
+    assert webpki_verify(certs, "mx.example.org", [web.root], now=now)[0]
+
+
+@pytest.mark.parametrize(("host", "later", "chain", "words"), [
+    ("mail.example.org", 0, "full", "no matching subjectAltName"),
+    ("b.a.mx.example.org", 0, "full", "no matching subjectAltName"),  # one label only
+    ("mx.example.org", 60, "full", "not valid at validation time"),   # expired
+    ("mx.example.org", 0, "leaf", "candidates exhausted"),            # no intermediate
+])
+def test_webpki_verify_refuses(web: Any, host: str, later: int, chain: str,
+                               words: str) -> None:
+    from mailauth.dane import webpki_verify
+
+    now = datetime.datetime.now(datetime.UTC).timestamp() + later * 86400
+    ok, why = webpki_verify(web.chain if chain == "full" else web.chain[:1], host,
+                            [web.root], now=now)
+    assert not ok and why.startswith(f"not valid for {host}: ") and words in why, why
+    assert "encountered processing" not in why
+
+
+def test_webpki_verify_other_roots_nothing_and_garbage(web: Any) -> None:
+    from mailauth.dane import webpki_verify
+    from test_smtp_probe import make_webpki
+
+    now = datetime.datetime.now(datetime.UTC).timestamp()
+    assert not webpki_verify(web.chain, "mx.example.org", [make_webpki("x.test").root],
+                             now=now)[0]
+    assert webpki_verify((), "mx.example.org", [web.root], now=now) == (
+        False, "no certificate was presented")
+    assert webpki_verify(web.chain, "mx.example.org", [], now=now) == (
+        False, "no trust anchors to verify against")
+    ok, why = webpki_verify([b"junk", web.chain[1]], "mx.example.org", [web.root], now=now)
+    assert not ok and why.startswith("certificate 0 is not readable")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.binary(max_size=300), min_size=1, max_size=3))
+def test_webpki_verify_never_raises_on_bytes(blobs: list[bytes]) -> None:
+    from mailauth.dane import webpki_verify
+    from test_smtp_probe import make_webpki
+
+    root = _ROOTS.get("x.test") or _ROOTS.setdefault("x.test", make_webpki("x.test").root)
+    ok, why = webpki_verify(blobs, "mx.example.org", [root], now=1_780_000_000)
+    assert ok is False and why
+
+
+_ROOTS: dict[str, x509.Certificate] = {}

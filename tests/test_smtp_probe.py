@@ -390,3 +390,165 @@ def test_check_dane_arguments() -> None:
         check_dane(HOST, timeout=0)
     with pytest.raises(ArgumentTypeError):
         check_dane(HOST, address=1)  # type: ignore[arg-type]
+
+
+# --- the addresses the check's own resolver gives ----------------------------------------
+
+
+def test_addresses_are_tried_in_turn(serve: Serve, pki: PKI) -> None:
+    server = serve("good")
+    # 127.0.0.2 is loopback too, but nothing listens there: refused, then the next one
+    result = probe_starttls(HOST, server.port, addresses=["127.0.0.2", "127.0.0.1"],
+                            timeout=5)
+    assert result.ok and result.address == "127.0.0.1", result.error
+    assert result.chain[0] == pki.leaf
+
+
+def test_addresses_that_all_refuse_are_named() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = probe_starttls(HOST, port, addresses=("127.0.0.2", "127.0.0.1"), timeout=2)
+    assert result.step == "connect" and result.error is not None
+    assert "127.0.0.2:" in result.error and "127.0.0.1:" in result.error
+
+
+def test_addresses_is_not_one_str() -> None:
+    from mailauth.errors import ArgumentTypeError
+
+    with pytest.raises(ArgumentTypeError, match="address="):
+        probe_starttls(HOST, addresses="127.0.0.1")
+
+
+def test_check_dane_connects_to_the_addresses_its_resolver_gives(serve: Serve,
+                                                                 pki: PKI) -> None:
+    server = serve("good")
+    name = f"_{server.port}._tcp.{HOST}"
+    resolver = FakeResolver({HOST: {"A": ["127.0.0.2", "127.0.0.1"]},
+                             name: {"TLSA": [f"3 1 1 {spki_sha256(pki.leaf)}"]}},
+                            authentic=[HOST, name])
+    result = check_dane(HOST, server.port, timeout=5).run(resolver)
+    assert result.status is Status.PASS, result.reason
+    assert result.probe is not None and result.probe.address == "127.0.0.1"
+    # A and AAAA were asked once each, though both the lookup and the probe use them
+    asked = [q for q in resolver.queries if q.name == HOST]
+    assert sorted(q.rdtype for q in asked) == ["A", "AAAA"]
+
+
+def test_check_dane_address_overrides_the_resolver(serve: Serve, pki: PKI) -> None:
+    server = serve("good")
+    name = f"_{server.port}._tcp.{HOST}"
+    resolver = FakeResolver({HOST: {"A": ["192.0.2.1"]},
+                             name: {"TLSA": [f"3 1 1 {spki_sha256(pki.leaf)}"]}},
+                            authentic=[HOST, name])
+    result = check_dane(HOST, server.port, address="127.0.0.1", timeout=5).run(resolver)
+    assert result.status is Status.PASS and result.probe is not None
+    assert result.probe.address == "127.0.0.1"
+
+
+def test_check_dane_host_without_addresses_is_not_probed() -> None:
+    name = f"_25._tcp.{HOST}"
+    resolver = FakeResolver({HOST: {"TXT": ["exists"]}, name: {"TLSA": ["3 1 1 " + "ab" * 32]}},
+                            authentic=[HOST, name])
+    result = check_dane(HOST, timeout=5).run(resolver)
+    assert result.status is Status.TEMPERROR and result.probe is None
+    assert "no address records" in result.reason
+
+
+# --- the MTA-STS view (check_dane(domain=...)) --------------------------------------------
+
+DOMAIN = "example.test"
+POLICY_URL = f"https://mta-sts.{DOMAIN}/.well-known/mta-sts.txt"
+POLICY = b"version: STSv1\r\nmode: enforce\r\nmx: *.example.test\r\nmax_age: 86400\r\n"
+
+
+def sts_zone(port: int, record: str | None) -> dict[str, dict[str, list[str]]]:
+    data = {HOST: {"A": ["127.0.0.1"]}, f"_mta-sts.{DOMAIN}": {"TXT": ["v=STSv1; id=1;"]}}
+    if record is not None:
+        data[f"_{port}._tcp.{HOST}"] = {"TLSA": [record]}
+    return data
+
+
+@pytest.fixture(scope="module")
+def webpki() -> WebPKI:
+    return make_webpki(HOST)
+
+
+def test_the_mta_sts_view_with_a_given_chain(webpki: WebPKI) -> None:
+    from mailauth.testing import FakeFetcher
+
+    record = f"3 1 1 {spki_sha256(webpki.leaf)}"
+    resolver = FakeResolver(sts_zone(25, record), authentic=[HOST, f"_25._tcp.{HOST}"])
+    fetcher = FakeFetcher({POLICY_URL: POLICY})
+    result = check_dane(HOST, chain=webpki.chain, domain=DOMAIN,
+                        roots=[webpki.root]).run(resolver, fetcher)
+    assert result.status is Status.PASS and result.probe is None
+    view = result.mta_sts
+    assert view is not None and view.status is Status.PASS
+    assert (view.mode, view.mx, view.matched_pattern) == ("enforce", ("*.example.test",),
+                                                          "*.example.test")
+    assert view.host_matches and view.webpki_valid and view.dane_applies
+    assert view.delivery is not None and view.delivery.allowed
+    assert "RFC 8461 §2" in view.reason and "MTA-STS" in result._repr_html_()
+    # no trust anchors: the WebPKI verdict is not judged, nor the delivery
+    unjudged = check_dane(HOST, chain=webpki.chain, domain=DOMAIN).run(resolver, fetcher)
+    assert unjudged.mta_sts is not None and unjudged.mta_sts.webpki_valid is None
+    assert unjudged.mta_sts.delivery is None and "roots=" in unjudged.mta_sts.webpki_reason
+
+
+def test_the_mta_sts_view_without_a_policy(webpki: WebPKI) -> None:
+    from mailauth.testing import FakeFetcher
+
+    resolver = FakeResolver({HOST: {"A": ["127.0.0.1"]}})
+    result = check_dane(HOST, chain=webpki.chain, domain=DOMAIN,
+                        roots=[webpki.root]).run(resolver, FakeFetcher())
+    view = result.mta_sts
+    assert view is not None and view.status is Status.NONE and view.mode is None
+    assert view.host_matches is None and view.policy is not None
+    assert view.delivery is not None and view.delivery.allowed  # no policy: deliver
+    assert result.status is Status.NONE
+
+
+def test_without_dane_an_mta_sts_policy_still_gets_the_host_probed(
+        serve: Serve, webpki: WebPKI) -> None:
+    from mailauth.testing import FakeFetcher
+
+    server = Server("good", webpki.server_context())
+    try:
+        resolver = FakeResolver(sts_zone(server.port, None))  # nothing signed
+        fetcher = FakeFetcher({POLICY_URL: POLICY})
+        result = check_dane(HOST, server.port, domain=DOMAIN, roots=[webpki.root],
+                            timeout=5).run(resolver, fetcher)
+    finally:
+        server.close()
+    assert result.status is Status.NONE and result.probe is not None
+    assert result.probe.chain == webpki.chain
+    view = result.mta_sts
+    assert view is not None and view.webpki_valid is True and not view.dane_applies
+    assert view.delivery is not None and view.delivery.allowed
+
+
+def test_a_failed_probe_is_no_tls_for_mta_sts(serve: Serve) -> None:
+    from mailauth.testing import FakeFetcher
+
+    server = serve("no_starttls")
+    resolver = FakeResolver(sts_zone(server.port, None))
+    result = check_dane(HOST, server.port, domain=DOMAIN, roots=[make_webpki(HOST).root],
+                        timeout=5).run(resolver, FakeFetcher({POLICY_URL: POLICY}))
+    view = result.mta_sts
+    assert view is not None and view.webpki_valid is False
+    assert view.webpki_reason.startswith("no TLS session")
+    assert view.delivery is not None and not view.delivery.allowed  # enforce
+
+
+def test_check_dane_mta_sts_arguments() -> None:
+    from mailauth.errors import ArgumentTypeError, UsageError
+
+    with pytest.raises(UsageError):
+        check_dane(HOST, domain="a..b")
+    with pytest.raises(ArgumentTypeError):
+        check_dane(HOST, domain=DOMAIN, roots=b"0\x00")  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=r"roots\[0\]"):
+        check_dane(HOST, domain=DOMAIN, roots=[b"junk"])
+    with pytest.raises(ArgumentTypeError, match=r"roots\[0\]"):
+        check_dane(HOST, domain=DOMAIN, roots=["PEM text"])  # type: ignore[list-item]
