@@ -24,14 +24,18 @@ BANNED = {"dns", "asyncio", "socket", "ssl", "http", "urllib", "smtplib"}
 
 PUBLIC = {
     "mailauth": {
-        "MX", "TLSA", "Answer", "ArgumentTypeError", "AuthResults", "Check", "DANEResult",
-        "DKIMResult",
+        "MX", "TLSA", "ARCResult", "Answer", "ArgumentTypeError", "AuthResults", "Check",
+        "DANEResult", "DKIMResult",
         "DMARCResult", "Fetch", "MTASTSPolicyResult", "MailAuthError", "Outcome",
         "ParseError", "Query", "Response", "SPFResult", "SignatureResult", "SigningError",
         "Status", "TLSRPTPolicyResult", "UsageError", "__version__", "authenticate",
         "check_dane", "check_dmarc", "check_spf", "get_mta_sts_policy", "get_tlsrpt_policy",
-        "sign_dkim",
+        "seal_arc", "sign_dkim", "verify_arc",
         "verify_dkim",
+    },
+    "mailauth.arc": {
+        "MAX_INSTANCES", "ARCResult", "ARCSet", "AuthResultsLike", "seal_arc", "verify_arc",
+        "verify_arc_flow",
     },
     "mailauth.flows": {
         "MX", "TLSA", "Answer", "AsyncFetcher", "AsyncResolver", "Check", "Effect", "Fetch",
@@ -114,7 +118,8 @@ def test_errors_are_what_they_promise() -> None:
 
 def _public_modules() -> list[types.ModuleType]:
     names = ["mailauth", "mailauth.flows", "mailauth.message", "mailauth.testing",
-             "mailauth.spf", "mailauth.dkim", "mailauth.dmarc", "mailauth.umbrella",
+             "mailauth.spf", "mailauth.dkim", "mailauth.arc", "mailauth.dmarc",
+             "mailauth.umbrella",
              "mailauth.authres", "mailauth.tlsrpt", "mailauth.mta_sts", "mailauth.dane",
              "mailauth.psl",
              "mailauth.resolvers", "mailauth.fetchers"]

@@ -22,6 +22,7 @@ from .errors import ArgumentTypeError, MailAuthError, ParseError, SigningError, 
 from .status import Status
 
 if TYPE_CHECKING:  # type checkers and editors see the real names; imports stay lazy
+    from .arc import ARCResult, seal_arc, verify_arc
     from .dane import DANEResult, check_dane
     from .dkim import DKIMResult, SignatureResult, sign_dkim, verify_dkim
     from .dmarc import DMARCResult, check_dmarc
@@ -35,6 +36,9 @@ __version__ = "0.1.0"
 # Protocol entry points are imported on first use, so that `import mailauth` stays
 # cheap (no cryptography or dnspython import until a check needs it).
 _LAZY = {
+    "verify_arc": "arc",
+    "seal_arc": "arc",
+    "ARCResult": "arc",
     "check_dane": "dane",
     "DANEResult": "dane",
     "check_spf": "spf",
@@ -71,6 +75,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "MX",
     "TLSA",
+    "ARCResult",
     "Answer",
     "ArgumentTypeError",
     "AuthResults",
@@ -98,6 +103,8 @@ __all__ = [
     "check_spf",
     "get_mta_sts_policy",
     "get_tlsrpt_policy",
+    "seal_arc",
     "sign_dkim",
+    "verify_arc",
     "verify_dkim",
 ]
