@@ -120,9 +120,10 @@ def test_header_is_ascii_folded_and_one_field(dns: FakeResolver) -> None:
     assert all(len(line) <= 78 for line in lines), lines
     assert all(line.startswith(" ") for line in lines[1:])
     assert header.count("Authentication-Results:") == 1
-    # id; spf mailfrom; spf helo; dkim; dkim; dmarc; iprev
-    assert header.replace("\r\n", "").count(";") == 6
+    # id; spf mailfrom; spf helo; dkim; dkim; arc; dmarc; iprev
+    assert header.replace("\r\n", "").count(";") == 7
     assert "spf=pass smtp.helo=out.example.org;" in header.replace("\r\n", "")
+    assert " arc=none; dmarc=pass " in header.replace("\r\n", "")   # no ARC sets
 
 
 @pytest.mark.parametrize("bad", ["", "a\r\nb", "m\u00e9"])

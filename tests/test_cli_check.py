@@ -110,3 +110,75 @@ def test_psl_mode_and_a_list_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     data = json.loads(capsys.readouterr().out)
     assert data["dmarc"]["mode"] == "psl"
     assert main(check("--mode", "psl", "--psl", str(tmp_path / "none.dat"))) == 66
+
+
+# --- ARC: the chain row, the override, --no-arc (messages from test_authenticate_arc) ------
+
+def _arc_case(tmp_path: Path) -> tuple[str, str]:
+    """A message through a mailing list that changed and sealed it, and its zone."""
+    import test_authenticate_arc as arc
+
+    k = arc.keys()
+    zone = "\n".join([
+        k["author"].zone_line("k1", arc.AUTHOR), k[arc.LIST].zone_line("arc", arc.LIST),
+        f'_dmarc.{arc.AUTHOR}. 3600 IN TXT "v=DMARC1; p=reject"',
+        f'{arc.LIST}. 3600 IN TXT "v=spf1 ip4:{arc.LIST_IP} -all"']) + "\n"
+    (tmp_path / "arc.zone").write_text(zone, encoding="utf-8")
+    (tmp_path / "list.eml").write_bytes(arc.through_list())
+    return str(tmp_path / "list.eml"), str(tmp_path / "arc.zone")
+
+
+def _arc_check(tmp_path: Path, *more: str) -> list[str]:
+    import test_authenticate_arc as arc
+
+    message, zone = _arc_case(tmp_path)
+    return ["check", message, "--zone", zone, "--authserv-id", "mx.example.com", "--ip",
+            arc.LIST_IP, "--helo", arc.LIST, "--mail-from", f"team-bounces@{arc.LIST}",
+            "--now", str(arc.NOW), "--no-iprev", "--color", "never", *more]
+
+
+def test_the_arc_row_shows_the_chain(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                     ) -> None:
+    assert main(_arc_check(tmp_path)) == 1            # DMARC fails: the list broke DKIM
+    out = capsys.readouterr().out
+    assert "  ARC       pass      chain i=1 lists.example.net; oldest-pass 0" in out
+    assert "override" not in out.split("Authentication-Results")[0]
+    assert "arc=pass (arc.chain=lists.example.net)" in out.replace("\n", "")
+
+
+def test_a_trusted_sealer_shows_the_override(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_arc_check(tmp_path, "--trusted-sealer", "lists.example.net")) == 1
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("  override"))
+    assert row.split()[1] == "possible" and "trusted_forwarder: ARC sealer" in row
+    assert "(not applied: --apply-override)" in row
+    assert "disposition reject" in out
+    assert main(_arc_check(tmp_path, "--trusted-sealer", "lists.example.net",
+                           "--apply-override", "--json")) == 1   # still a DMARC fail
+    data = json.loads(capsys.readouterr().out)
+    assert data["arc"]["status"] == "pass" and data["arc"]["chain"] == ["lists.example.net"]
+    assert data["arc"]["sets"][0]["seal_domain"] == "lists.example.net"
+    override = data["dmarc"]["override"]
+    assert (override["type"], override["applied"], override["instance"]) == (
+        "trusted_forwarder", True, 1)
+    assert data["dmarc"]["disposition"] == "none"
+    assert "override=trusted_forwarder" in data["authentication_results"]
+
+
+def test_no_arc_and_the_arc_usage_errors(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_arc_check(tmp_path, "--no-arc", "--json")) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["arc"] is None and " arc=" not in data["authentication_results"]
+    assert main(_arc_check(tmp_path, "--apply-override")) == 64
+    assert "--apply-override needs --trusted-sealer" in capsys.readouterr().err
+    assert main(_arc_check(tmp_path, "--no-arc", "--trusted-sealer", "x.example")) == 64
+    assert main(_arc_check(tmp_path, "--trusted-sealer", "a..b")) == 64
+
+
+def test_a_message_without_arc_has_no_arc_row(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(check(*ENVELOPE, "--color", "never")) == 0
+    out = capsys.readouterr().out
+    assert "  ARC " not in out
+    assert " arc=none;" in out.replace("\n", "")

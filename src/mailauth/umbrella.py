@@ -1,11 +1,17 @@
-"""SPF, DKIM and DMARC (and iprev) for one message, as one check.
+"""SPF, DKIM, ARC and DMARC (and iprev) for one message, as one check.
 
 :func:`authenticate` (``mailauth.authenticate``) is what a receiver, a milter or a
 person with a saved message calls: one :class:`~mailauth.Check` whose result,
 :class:`AuthResults`, holds each method's result and writes the Authentication-Results
 header field (RFC 8601). Under ``await`` the independent questions go out together:
-the SPF records of both identities, every DKIM key, the ``_dmarc`` record of the author
-domain and the client's PTR record are one step (:func:`mailauth.flows.gather`).
+the SPF records of both identities, every DKIM key, the ARC keys, the ``_dmarc``
+record of the author domain and the client's PTR record are one step
+(:func:`mailauth.flows.gather`).
+
+ARC (RFC 8617) is verified by default. With ``trusted_sealers``, a DMARC fail that a
+trusted sealer's recorded results vouch for carries a local policy override
+(:class:`mailauth.dmarc.PolicyOverride`, RFC 9990 reason ``trusted_forwarder``); the
+disposition changes only with ``apply_override=True``.
 
 A saved message has no SMTP envelope. Without ``ip``/``helo``/``mail_from``, SPF is
 ``none`` with the reason, unless ``trust_received=True`` reads them from the topmost
@@ -15,8 +21,9 @@ Received field and Return-Path (see docs/dmarc.md on when that is safe).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ._arguments import (
     check_bool,
@@ -28,16 +35,20 @@ from ._arguments import (
 )
 from ._display import Card, Displayed, Part
 from ._flow import Check, Flow, gather, returned
-from ._headerfmt import authentication_results, resinfo
+from ._headerfmt import authentication_results, comment, resinfo
 from ._iprev import IPRevResult, check_iprev, iprev_flow
 from ._message import Message, MessageSource, parse_message
 from .dkim import DKIMResult, verify_dkim_flow
 from .dmarc import DMARCResult, Mode, discover_policy_flow
 from .dmarc._evaluate import author_domains, combine, evaluate_flow, problem_result
+from .dmarc._override import normalize_sealers, trusted_forwarder_flow
 from .errors import ArgumentTypeError, UsageError
 from .psl import PublicSuffixList
 from .spf import SPFResult, check_spf_flow
 from .status import Status
+
+if TYPE_CHECKING:
+    from .arc import ARCResult
 
 __all__ = ["AuthResults", "IPRevResult", "authenticate", "authenticate_flow", "check_iprev",
            "iprev_flow"]
@@ -59,6 +70,8 @@ class AuthResults(Displayed):
         was known and ``iprev`` was asked for.
     :param envelope: ``(name, value)`` pairs of the envelope used and where each came
         from (``("ip", "192.0.2.1 (given)")``).
+    :param arc: the ARC chain's validation (RFC 8617 §5.2): pass, fail or none (no ARC
+        sets); None when ``arc=False``.
     """
 
     spf: SPFResult
@@ -66,6 +79,7 @@ class AuthResults(Displayed):
     dmarc: DMARCResult
     iprev: IPRevResult | None = None
     envelope: tuple[tuple[str, str], ...] = field(default=())
+    arc: ARCResult | None = None
 
     @property
     def status(self) -> Status:
@@ -75,7 +89,7 @@ class AuthResults(Displayed):
     def resinfos(self) -> tuple[str, ...]:
         """Each method's RFC 8601 resinfo, in the order the header lists them: spf
         (``smtp.mailfrom``, then the HELO identity's with ``smtp.helo`` when it was
-        checked), dkim (one per signature), dmarc, iprev."""
+        checked), dkim (one per signature), arc (when checked), dmarc, iprev."""
         out = []
         if self.spf.ip:
             out.append(self.spf.authres())
@@ -84,10 +98,36 @@ class AuthResults(Displayed):
         else:
             out.append(" ".join(resinfo("spf", "none", comment_text="no SMTP envelope")))
         out += self.dkim.authres().split("; ")
+        if self.arc is not None:
+            out.append(self.arc_resinfo())
         out.append(self.dmarc.authres())
         if self.iprev is not None:
             out.append(self.iprev.authres())
         return tuple(out)
+
+    def arc_resinfo(self) -> str:
+        """The ``arc=`` resinfo (RFC 8617 §6, with the properties its IANA registration
+        lists), or "" when ARC was not checked.
+
+        ``arc=pass (arc.chain=example.org:lists.example.net) smtp.remote-ip=192.0.2.1
+        header.oldest-pass=0``; ``arc=fail reason="..." smtp.remote-ip=...``;
+        ``arc=none`` for a message without ARC sets. ``smtp.remote-ip`` is written when
+        the client address is known.
+        """
+        arc = self.arc
+        if arc is None:
+            return ""
+        remote_ip = self.spf.ip if arc.status is not Status.NONE and self.spf.ip else None
+        words = arc.authres(remote_ip=remote_ip, chain=False).split(" ", 1)
+        if arc.status is Status.PASS and arc.chain:
+            # The sealers, oldest first, ":"-separated. IANA's registry knows no "arc"
+            # ptype (only smtp, header, body and policy), and for the arc method only
+            # smtp.remote-ip and header.oldest-pass (RFC 8617 §10.1): an "arc.chain="
+            # property, as OpenARC writes, would be unregistered. So it goes in a
+            # comment, which RFC 8601 §2.2 allows anywhere with any text; readers of
+            # OpenARC's fields still find "arc.chain=" in it.
+            words.insert(1, comment("arc.chain=" + ":".join(arc.chain)))
+        return " ".join(words)
 
     def header(self, authserv_id: str, *, width: int = 78) -> str:
         """The Authentication-Results header field (RFC 8601 §2.2), without the CRLF.
@@ -126,8 +166,10 @@ class AuthResults(Displayed):
         return field + remove_forged(bytes(message), authserv_id)
 
     def __str__(self) -> str:
-        parts = [f"spf={self.spf.status}", f"dkim={self.dkim.status}",
-                 f"dmarc={self.dmarc.status}"]
+        parts = [f"spf={self.spf.status}", f"dkim={self.dkim.status}"]
+        if self.arc is not None and str(self.arc.status) != "none":
+            parts.append(f"arc={self.arc.status}")   # a message with a chain only
+        parts.append(f"dmarc={self.dmarc.status}")
         if self.iprev is not None:
             parts.append(f"iprev={self.iprev.status}")
         return " ".join(parts) + f": {self.dmarc.reason}"
@@ -143,6 +185,10 @@ class AuthResults(Displayed):
         if not self.dkim.signatures:
             parts.append(Part(title="DKIM", status=str(self.dkim.status),
                               reason=self.dkim.reason))
+        if self.arc is not None and str(self.arc.status) != "none":
+            chain = ", ".join(f"i={i} {d}" for i, d in enumerate(self.arc.chain, 1))
+            parts.append(Part(title=f"ARC {chain}".rstrip(), status=str(self.arc.status),
+                              reason=self.arc.reason))
         parts += [Part(title=a.label, status="pass" if a.passed else str(a.result),
                        reason=a.explanation) for a in self.dmarc.alignment]
         if self.iprev is not None:
@@ -152,6 +198,11 @@ class AuthResults(Displayed):
         if self.dmarc.policy is not None:
             facts.append(("DMARC policy", f"{self.dmarc.policy_tag}={self.dmarc.policy} "
                                           f"(disposition {self.dmarc.disposition})"))
+        override = self.dmarc.override
+        if override is not None:
+            facts.append((f"DMARC override ({override.type})",
+                          ("applied: " if override.applied else "would apply: ")
+                          + override.comment))
         return Card(method="dmarc", status=str(self.dmarc.status), reason=self.dmarc.reason,
                     facts=tuple(facts), parts=tuple(parts),
                     header=self.header("(authserv-id)").replace("\r\n", "\n"))
@@ -168,8 +219,11 @@ def authenticate_flow(message: Message, *, ip: str | None, helo: str | None,
                       psl: PublicSuffixList | None = None, strict_authors: bool = True,
                       min_rsa_bits: int = 1024, allow_sha1: bool = False,
                       receiver: str | None = None,
-                      sample: Callable[[], float] | None = None) -> Flow[AuthResults]:
-    """The flow behind :func:`authenticate` (for driving by hand); ``now`` in seconds."""
+                      sample: Callable[[], float] | None = None, arc: bool = True,
+                      trusted_sealers: frozenset[str] = frozenset(),
+                      apply_override: bool = False) -> Flow[AuthResults]:
+    """The flow behind :func:`authenticate` (for driving by hand); ``now`` in seconds,
+    ``trusted_sealers`` in canonical form (:func:`mailauth.dmarc._override.normalize_sealers`)."""
     envelope: list[tuple[str, str]] = []
     if ip is None and trust_received:
         from ._received import envelope_from_headers
@@ -199,10 +253,15 @@ def authenticate_flow(message: Message, *, ip: str | None, helo: str | None,
                                  allow_sha1=allow_sha1)
     rev_flow: Flow[IPRevResult | None] = (iprev_flow(ip) if ip is not None and iprev
                                           else returned(None))
+    arc_flow: Flow[ARCResult | None] = returned(None)
+    if arc:
+        from .arc import verify_arc_flow
+
+        arc_flow = verify_arc_flow(message, now=now, min_rsa_bits=min_rsa_bits)
     domains, problem = author_domains(message)
     evaluate = domains if problem is None or (not strict_authors and domains) else ()
-    spf, dkim, rev, discoveries = yield from gather(
-        spf_flow, dkim_flow, rev_flow,
+    spf, dkim, rev, arc_result, discoveries = yield from gather(
+        spf_flow, dkim_flow, rev_flow, arc_flow,
         gather(*(discover_policy_flow(d, mode=dmarc_mode, psl=psl) for d in evaluate)))
     if not evaluate:
         assert problem is not None
@@ -212,9 +271,13 @@ def authenticate_flow(message: Message, *, ip: str | None, helo: str | None,
         for discovery in discoveries:
             result = yield from evaluate_flow(discovery, spf=spf, dkim=dkim, psl=psl,
                                               sample=sample)
+            if trusted_sealers and arc_result is not None:
+                result = yield from trusted_forwarder_flow(
+                    result, arc_result, trusted_sealers, apply=apply_override, psl=psl)
             results.append(result)
         dmarc = combine(results, domains, problem)
-    return AuthResults(spf=spf, dkim=dkim, dmarc=dmarc, iprev=rev, envelope=tuple(envelope))
+    return AuthResults(spf=spf, dkim=dkim, dmarc=dmarc, iprev=rev, envelope=tuple(envelope),
+                       arc=arc_result)
 
 
 def authenticate(message: MessageSource | Message, *, ip: str | None = None,
@@ -224,8 +287,10 @@ def authenticate(message: MessageSource | Message, *, ip: str | None = None,
                  strict_authors: bool = True, now: float | None = None,
                  min_rsa_bits: int = 1024, allow_sha1: bool = False,
                  receiver: str | None = None, sample: Callable[[], float] | None = None,
-                 budget: float = 20.0) -> Check[AuthResults]:
-    """SPF, DKIM and DMARC for a message, as one check (RFC 7208, 6376, 9989, 8601).
+                 arc: bool = True, trusted_sealers: Collection[str] = (),
+                 apply_override: bool = False, budget: float = 20.0) -> Check[AuthResults]:
+    """SPF, DKIM, ARC and DMARC for a message, as one check (RFC 7208, 6376, 8617, 9989,
+    8601).
 
     :param message: the raw message, bytes or a binary file (the body is streamed).
     :param ip: the SMTP client's address; ``helo`` its HELO/EHLO name; ``mail_from``
@@ -243,9 +308,22 @@ def authenticate(message: MessageSource | Message, *, ip: str | None = None,
     :param min_rsa_bits, allow_sha1: as :func:`mailauth.verify_dkim`.
     :param receiver: this host's name, for SPF's ``%{r}`` macro.
     :param sample: RFC 7489 mode's ``pct=`` draw (see :func:`mailauth.check_dmarc`).
+    :param arc: verify the ARC chain (RFC 8617 §5.2), its key queries sent with SPF's,
+        DKIM's and DMARC's; ``result.arc`` and ``arc=`` in the header. On by default, as
+        in Node's mailauth; a message without ARC fields costs no query (``arc=none``).
+    :param trusted_sealers: sealing domains (ARC-Seal ``d=``) whose recorded results you
+        trust, e.g. your own forwarders or the mailing lists your users subscribe to;
+        none by default. When DMARC fails, ARC passes and one of them recorded a DMARC
+        pass or an aligned DKIM or SPF pass for the From domain (and its own AMS still
+        verifies), ``result.dmarc.override`` is a :class:`mailauth.dmarc.PolicyOverride`
+        of type ``trusted_forwarder`` (RFC 8617 §7.2, RFC 9990).
+    :param apply_override: with such an override, make the disposition ``none``. Off by
+        default: ``dmarc.status`` stays ``fail`` either way, and the disposition stays
+        what the policy asks unless you ask for the override to be applied.
     :param budget: seconds for all DNS work.
-    :raises UsageError: an ``ip`` that is not an address, or ``mail_from``/``helo``
-        without ``ip``; :class:`ArgumentTypeError` for wrong types.
+    :raises UsageError: an ``ip`` that is not an address, ``mail_from``/``helo`` without
+        ``ip``, or a trusted sealer that is not a domain name; :class:`ArgumentTypeError`
+        for wrong types.
     """
     checked = check_mode(dmarc_mode)
     for name, value in (("ip", ip), ("helo", helo), ("mail_from", mail_from),
@@ -264,8 +342,10 @@ def authenticate(message: MessageSource | Message, *, ip: str | None = None,
     check_message(message)
     check_psl(psl)
     for name, flag in (("trust_received", trust_received), ("iprev", iprev),
-                       ("strict_authors", strict_authors), ("allow_sha1", allow_sha1)):
+                       ("strict_authors", strict_authors), ("allow_sha1", allow_sha1),
+                       ("arc", arc), ("apply_override", apply_override)):
         check_bool(name, flag)
+    trusted = normalize_sealers(trusted_sealers)
     check_int("min_rsa_bits", min_rsa_bits, minimum=0)
     check_number("budget", budget, positive=True)
     parsed = message if isinstance(message, Message) else parse_message(message)
@@ -277,6 +357,7 @@ def authenticate(message: MessageSource | Message, *, ip: str | None = None,
             parsed, ip=ip, helo=helo, mail_from=mail_from, now=current,
             trust_received=trust_received, iprev=iprev, dmarc_mode=checked, psl=psl,
             strict_authors=strict_authors, min_rsa_bits=min_rsa_bits,
-            allow_sha1=allow_sha1, receiver=receiver, sample=sample))
+            allow_sha1=allow_sha1, receiver=receiver, sample=sample, arc=arc,
+            trusted_sealers=trusted, apply_override=apply_override))
 
     return Check(flow, budget=budget, reusable=parsed.seekable)

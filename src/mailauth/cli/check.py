@@ -1,4 +1,4 @@
-"""``mailauth check``: SPF, DKIM and DMARC for a message, at a glance."""
+"""``mailauth check``: SPF, DKIM, ARC and DMARC for a message, at a glance."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import platform
 import sys
 from typing import Any
 
+from ..dmarc import DMARCResult
 from ..psl import load_public_suffix_list
 from ..status import Status
 from ..umbrella import AuthResults, authenticate
@@ -29,16 +30,18 @@ __all__ = ["register", "run"]
 
 # ANSI colours of the result words, on a terminal only (green, red, yellow, default).
 _COLOURS = {"pass": "32", "fail": "31", "softfail": "33", "temperror": "33",
-            "permerror": "33", "neutral": "0", "none": "0", "policy": "33"}
+            "permerror": "33", "neutral": "0", "none": "0", "policy": "33",
+            "applied": "33", "possible": "33"}
 
 
 def register(sub: Any) -> None:
     p = add_command(
-        sub, "check", help="SPF, DKIM and DMARC for a message: the verdict at a glance",
+        sub, "check", help="SPF, DKIM, ARC and DMARC for a message: the verdict at a glance",
         description="Authenticate MESSAGE ('-' for stdin): SPF for the envelope, every "
-                    "DKIM signature, DMARC with the sender's policy and the alignment of "
-                    "each identifier, and iprev; then the Authentication-Results field. "
-                    "Without --ip (a saved message) SPF is 'none' unless --trust-received.")
+                    "DKIM signature, the ARC chain, DMARC with the sender's policy and the "
+                    "alignment of each identifier, and iprev; then the "
+                    "Authentication-Results field. Without --ip (a saved message) SPF is "
+                    "'none' unless --trust-received.")
     p.add_argument("file", metavar="MESSAGE", help="the message (RFC 5322), '-' for stdin")
     p.add_argument("--ip", type=ip_argument, help="the SMTP client's IP address")
     p.add_argument("--helo", metavar="NAME", help="the HELO/EHLO name the client sent")
@@ -60,6 +63,15 @@ def register(sub: Any) -> None:
                    help="evaluate every author domain of a message with several From "
                         "addresses instead of treating it as a permerror to reject")
     p.add_argument("--no-iprev", action="store_true", help="skip the reverse-DNS check")
+    p.add_argument("--no-arc", action="store_true",
+                   help="skip the ARC chain (RFC 8617), verified by default")
+    p.add_argument("--trusted-sealer", metavar="DOMAIN", action="append", default=[],
+                   dest="trusted_sealers",
+                   help="an ARC sealing domain whose recorded results you trust (repeat for "
+                        "more): a DMARC fail it vouched for shows the local policy override "
+                        "(trusted_forwarder) that would apply")
+    p.add_argument("--apply-override", action="store_true",
+                   help="with --trusted-sealer, apply such an override: disposition none")
     p.add_argument("--now", type=float, metavar="SECONDS",
                    help="the time for DKIM expiry, Unix seconds (default: now)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
@@ -85,6 +97,15 @@ def _word(status: Status | str, colour: bool) -> str:
     return f"\x1b[{_COLOURS.get(text, '0')}m{text}\x1b[0m" + " " * (9 - len(text))
 
 
+def _dmarc_detail(dmarc: DMARCResult) -> str:
+    """The DMARC row's detail: the policy and disposition, or the reason."""
+    if dmarc.policy is None:
+        return dmarc.reason
+    return (f"From {dmarc.author_domain}: {dmarc.policy_tag}={dmarc.policy} "
+            f"(record at _dmarc.{dmarc.policy_domain}), disposition "
+            f"{dmarc.disposition}{' (t=y/pct: lowered)' if dmarc.testing else ''}")
+
+
 def _rows(result: AuthResults) -> list[tuple[str, Status | str, str]]:
     rows: list[tuple[str, Status | str, str]] = []
     spf = result.spf
@@ -102,13 +123,20 @@ def _rows(result: AuthResults) -> list[tuple[str, Status | str, str]]:
     if not result.dkim.signatures:
         rows.append(("DKIM", result.dkim.status, result.dkim.reason))
     dmarc = result.dmarc
-    if dmarc.policy is not None:
-        detail = (f"From {dmarc.author_domain}: {dmarc.policy_tag}={dmarc.policy} "
-                  f"(record at _dmarc.{dmarc.policy_domain}), disposition "
-                  f"{dmarc.disposition}{' (t=y/pct: lowered)' if dmarc.testing else ''}")
-    else:
-        detail = dmarc.reason
-    rows.append(("DMARC", dmarc.status, detail))
+    arc = result.arc
+    if arc is not None and arc.status is not Status.NONE:   # a message with ARC fields
+        chain = ", ".join(f"i={i} {d}" for i, d in enumerate(arc.chain, 1))
+        if arc.status is Status.PASS:
+            detail = f"chain {chain}; oldest-pass {arc.oldest_pass}"
+        else:
+            detail = arc.reason + (f" (sealers {chain})" if chain else "")
+        rows.append(("ARC", arc.status, detail))
+    rows.append(("DMARC", dmarc.status, _dmarc_detail(dmarc)))
+    if dmarc.override is not None:
+        o = dmarc.override
+        rows.append(("override", "applied" if o.applied else "possible",
+                     f"{o.type}: {o.comment}"
+                     + ("" if o.applied else " (not applied: --apply-override)")))
     if result.iprev is not None:
         rows.append(("iprev", result.iprev.status, result.iprev.reason))
     return rows
@@ -151,6 +179,12 @@ def run(args: argparse.Namespace) -> int:
     if args.ip is None and (args.helo is not None or mail_from is not None):
         raise CLIError("--helo and --mail-from need --ip (SPF checks the client address)",
                        argument="--ip")
+    if args.apply_override and not args.trusted_sealers:
+        raise CLIError("--apply-override needs --trusted-sealer (nothing is trusted by "
+                       "default)", argument="--apply-override")
+    if args.trusted_sealers and args.no_arc:
+        raise CLIError("--trusted-sealer needs the ARC chain: leave out --no-arc",
+                       argument="--trusted-sealer")
     if args.ip is not None and mail_from is None:
         raise CLIError("--ip needs --mail-from ('' or '<>' for a null reverse-path)",
                        argument="--mail-from")
@@ -169,7 +203,8 @@ def run(args: argparse.Namespace) -> int:
                              trust_received=args.trust_received, iprev=not args.no_iprev,
                              dmarc_mode=args.mode, psl=psl,
                              strict_authors=not args.lenient_authors, now=args.now,
-                             budget=args.timeout)
+                             arc=not args.no_arc, trusted_sealers=args.trusted_sealers,
+                             apply_override=args.apply_override, budget=args.timeout)
         result = check.run(resolver)
         header = result.header(authserv_id)
     except ValueError as exc:
