@@ -552,3 +552,21 @@ def test_check_dane_mta_sts_arguments() -> None:
         check_dane(HOST, domain=DOMAIN, roots=[b"junk"])
     with pytest.raises(ArgumentTypeError, match=r"roots\[0\]"):
         check_dane(HOST, domain=DOMAIN, roots=["PEM text"])  # type: ignore[list-item]
+
+
+def test_the_mta_sts_view_under_asyncio(webpki: WebPKI) -> None:
+    from mailauth.testing import FakeFetcher
+
+    server = Server("good", webpki.server_context())
+    try:
+        name = f"_{server.port}._tcp.{HOST}"
+        resolver = FakeResolver(sts_zone(server.port, f"3 1 1 {spki_sha256(webpki.leaf)}"),
+                                authentic=[HOST, name])
+        check = check_dane(HOST, server.port, domain=DOMAIN, roots=[webpki.root], timeout=5)
+        result = asyncio.run(check.arun(resolver, FakeFetcher({POLICY_URL: POLICY})))
+    finally:
+        server.close()
+    assert result.status is Status.PASS, result.reason
+    view = result.mta_sts
+    assert view is not None and view.webpki_valid and view.host_matches
+    assert "a sender applying MTA-STS delivers;" in view.reason

@@ -153,7 +153,10 @@ def mta_sts_view(policy: MTASTSPolicyResult, host: str, *,
                           f"({', '.join(active.mx) or 'none'})")
     words.append(f"WebPKI: {why}")
     if delivery is not None and active is not None:
-        words.append(delivery.reason)
+        words.append("a sender applying MTA-STS " + (
+            "delivers" if delivery.allowed and not delivery.report else
+            "delivers and reports the failure (testing mode)" if delivery.allowed else
+            "does not deliver to this host (enforce mode)"))
     if dane_applies:
         words.append("DANE applies to this host: a sender doing both uses DANE, and "
                      "MTA-STS never overrides a failing DANE validation (RFC 8461 §2)")
