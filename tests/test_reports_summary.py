@@ -230,3 +230,11 @@ def test_every_grouping_adds_up(reps: list[AggregateReport]) -> None:
     failing = sum(r.count for rep in reps for r in rep.records if classify(r) != "ok")
     assert sum(f.messages for f in s.findings) == failing
     assert sum(f.dmarc_fail for f in s.findings) == total - passed
+
+
+def test_days_without_reports_are_there_as_zero() -> None:
+    s = summarize([make_report([GOOD]), make_report([SPOOF], day=DAY + timedelta(days=3))])
+    assert [(t.key, t.messages) for t in s.by_day] == [
+        ("2026-01-05", 100), ("2026-01-06", 0), ("2026-01-07", 0), ("2026-01-08", 7)]
+    far = summarize([make_report([GOOD]), make_report([SPOOF], day=DAY + timedelta(days=400))])
+    assert [t.key for t in far.by_day] == ["2026-01-05", "2027-02-09"]

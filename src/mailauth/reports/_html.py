@@ -89,6 +89,8 @@ def _volume_columns(name: str, tallies: Sequence[Tally], caption: str) -> str:
            f'y2="{height - bottom}" stroke="{_GRID}"/>',
            f'<text x="{left - 4}" y="14" text-anchor="end">{top}</text>',
            f'<text x="{left - 4}" y="{height - bottom}" text-anchor="end">0</text>']
+    # Days as MM-DD when they are all in one year.
+    short = len({t.key[:4] for t in tallies}) == 1 and all(len(t.key) == 10 for t in tallies)
     for i, t in enumerate(tallies):
         x = left + i * step + (step - bar) / 2
         h_pass, h_fail = t.dmarc_pass * scale, t.dmarc_fail * scale
@@ -101,7 +103,7 @@ def _volume_columns(name: str, tallies: Sequence[Tally], caption: str) -> str:
         if len(tallies) <= 31 or i % max(1, len(tallies) // 15) == 0:
             out.append(f'<text x="{x + bar / 2:.1f}" y="{base + 12}" text-anchor="end" '
                        f'transform="rotate(-45 {x + bar / 2:.1f} {base + 12})">'
-                       f'{_e(t.key[5:] if len(t.key) == 10 else t.key)}</text>')
+                       f'{_e(t.key[5:] if short else t.key)}</text>')
     out.append(f'<text class="total" x="{width - 8}" y="14" text-anchor="end">'
                f'{total} messages</text></svg></figure>')
     return "".join(out)

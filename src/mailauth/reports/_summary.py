@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 from typing import Literal
 
@@ -93,8 +93,10 @@ def explain(record: ReportRecord, cause: Cause | None = None) -> str:
     hf = record.header_from or "(no header From)"
     dkim_pass = sorted({d.domain for d in record.dkim_results if d.result == "pass"})
     spf_pass = sorted({s.domain for s in record.spf_results if s.result == "pass"})
-    spf_words = ", ".join(f"{s.domain}={s.result}" for s in record.spf_results) or "none"
-    dkim_words = ", ".join(f"{d.domain}={d.result}" for d in record.dkim_results) or "none"
+    spf_words = ", ".join(f"{s.domain or '(no domain)'}={s.result}"
+                          for s in record.spf_results) or "none"
+    dkim_words = ", ".join(f"{d.domain or '(no domain)'}={d.result}"
+                           for d in record.dkim_results) or "none"
     reasons = ", ".join(r.type for r in record.reasons)
     if cause == "ok":
         return f"DKIM and SPF pass aligned with {hf}"
@@ -205,8 +207,9 @@ class Summary:
 
     :param reports: how many reports were read; ``totals`` everything together.
     :param by_org, by_source, by_header_from, by_day: one :class:`Tally` per group;
-        days in date order (UTC, the day each report's period begins), the others
-        most messages first.
+        days in date order (UTC, the day each report's period begins; days without
+        reports in between are there with no messages when all fall within three
+        months), the others most messages first.
     :param findings: what fails, most failing messages first (``ok`` left out).
     :param policy_domains: the domains the reports are about.
     :param first, last: the earliest start and latest end of the reports' periods.
@@ -341,8 +344,25 @@ def summarize(reports: Iterable[AggregateReport] | AggregateReport) -> Summary:
     return Summary(
         reports=count, totals=totals.tally("all"), by_org=_ranked(orgs),
         by_source=_ranked(sources), by_header_from=_ranked(froms),
-        by_day=tuple(days[d].tally(d) for d in sorted(days)), findings=tuple(findings),
+        by_day=tuple(days[d].tally(d) if d in days else Tally(d) for d in _calendar(days)),
+        findings=tuple(findings),
         policy_domains=tuple(domains), first=first, last=last)
+
+
+_MAX_FILLED_DAYS = 92
+
+
+def _calendar(days: Mapping[str, object]) -> list[str]:
+    """The days with reports, in order, and the days between them without any (as
+    zero) when they span at most three months: a chart per day shows the gaps."""
+    listed = sorted(days)
+    if len(listed) < 2:
+        return listed
+    start = datetime.strptime(listed[0], "%Y-%m-%d")
+    span = (datetime.strptime(listed[-1], "%Y-%m-%d") - start).days
+    if span > _MAX_FILLED_DAYS:
+        return listed
+    return [(start + timedelta(days=n)).strftime("%Y-%m-%d") for n in range(span + 1)]
 
 
 def _utc(when: datetime) -> datetime:
