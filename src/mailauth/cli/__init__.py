@@ -33,7 +33,7 @@ from ._common import (
 __all__ = ["ExitStatus", "add_dns_options", "build_parser", "main", "resolver_from_args"]
 
 # Sub-modules that provide commands, in the order `mailauth --help` lists them.
-_COMMAND_MODULES = ("check", "spf", "dkim", "mta_sts", "tlsrpt", "dane", "dns")
+_COMMAND_MODULES = ("check", "spf", "dkim", "arc", "mta_sts", "tlsrpt", "reports", "dane", "dns")
 
 
 def build_parser() -> argparse.ArgumentParser:
