@@ -4,14 +4,15 @@ Reports never carry a document type declaration, so any ``<!DOCTYPE`` is refused
 where it starts, before expat reads its internal subset: no entity is ever declared,
 so none can expand (billion laughs), and no external entity or DTD is ever fetched
 or read (the parser has no handler that could open one). Undeclared entity
-references are well-formedness errors.
+references are well-formedness errors. ElementTree's own parser is not used: only
+its C ``TreeBuilder``, as the target of our expat parser's events, to build elements
+without a Python call per event.
 
-The document is fed in pieces as it inflates. The parser keeps a small tree of the
-element being read (``[name, attributes, children, text]`` lists); the caller takes
-each finished ``<record>`` away as it ends, so memory holds one record's elements at a
-time beyond the model already built. Limits: 1 MiB of text in one element, one
-pending token (a comment, a tag) of 1 MiB, 64 levels of nesting, 100,000 elements
-held at once.
+The document is fed in pieces of at most 64 KiB as it inflates. After each piece the
+caller takes away the finished ``<record>`` elements, so memory holds a piece's worth
+of elements beyond the model already built. Limits, checked after each piece: one
+pending token (a comment, a tag) of 1 MiB, a run of text of 1 MiB, and 100,000
+elements held at once.
 """
 
 from __future__ import annotations
@@ -19,19 +20,16 @@ from __future__ import annotations
 import re
 import xml.parsers.expat
 from collections.abc import Callable, Iterable
-from typing import Any
+from xml.etree.ElementTree import Element, TreeBuilder
 
 from ..errors import ParseError
 
-__all__ = ["Node", "TreeParser", "escape_attr", "escape_text", "node_to_xml", "repair"]
-
-#: ``[name, attributes, children, text]``: name without a namespace prefix.
-Node = list[Any]
+__all__ = ["Element", "TreeParser", "escape_attr", "escape_text", "node_to_xml", "repair"]
 
 _RFC = "RFC 9990 §3"
+_PIECE = 64 * 1024
 _MAX_TEXT = 1024 * 1024
 _MAX_TOKEN = 1024 * 1024
-_MAX_DEPTH = 64
 _MAX_LIVE = 100_000
 
 
@@ -40,30 +38,23 @@ class _Refused(Exception):
 
 
 class TreeParser:
-    """Parse one XML document fed in pieces into :data:`Node` lists.
+    """Parse one XML document fed in pieces into elements.
 
-    :param on_end: called with each element that ends at depth ``watch_depth`` (the
-        root is depth 1) and its parent; it may remove the element from the parent.
+    :param take: called after each piece with the root element and whether the
+        document has ended; it removes the children it is done with.
     """
 
-    def __init__(self, on_end: Callable[[Node, Node], None], watch: str,
-                 *, encoding: str | None = None) -> None:
-        self.root: Node = ["", {}, [], ""]
-        self._stack: list[Node] = [self.root]
-        self._parts: list[str] = []
-        self._saved: list[list[str]] = []
-        self._on_end = on_end
-        self._watch = watch
-        self._live = 0
-        self._fed = 0
+    def __init__(self, take: Callable[[Element, bool], None], *,
+                 encoding: str | None = None) -> None:
+        self.root: Element | None = None
         self.malformed = False
+        self._take = take
+        self._builder = TreeBuilder()
         p = xml.parsers.expat.ParserCreate(encoding)
         p.buffer_text = True
-        p.buffer_size = 65536
-        p.ordered_attributes = False
-        p.StartElementHandler = self._start
-        p.EndElementHandler = self._end
-        p.CharacterDataHandler = self._data
+        p.StartElementHandler = self._first
+        p.EndElementHandler = self._builder.end
+        p.CharacterDataHandler = self._builder.data
         p.StartDoctypeDeclHandler = self._doctype
         p.EntityDeclHandler = self._entity
         p.ExternalEntityRefHandler = self._external
@@ -82,74 +73,51 @@ class TreeParser:
     def _external(self, *args: object) -> int:
         raise _Refused("an external entity reference")
 
-    def _start(self, name: str, attrs: dict[str, str]) -> None:
-        stack = self._stack
-        if ":" in name:
-            name = name.rpartition(":")[2]
-        node = [name, attrs, [], ""]
-        stack[-1][2].append(node)
-        stack.append(node)
-        self._saved.append(self._parts)
-        self._parts = []
-        self._live += 1
-        if len(stack) > _MAX_DEPTH or self._live > _MAX_LIVE:
-            if len(stack) > _MAX_DEPTH:
-                raise _Refused(f"elements nested more than {_MAX_DEPTH} deep")
-            raise _Refused(f"more than {_MAX_LIVE} elements outside records")
-
-    def _end(self, name: str) -> None:
-        node = self._stack.pop()
-        parts = self._parts
-        if parts:
-            node[3] = parts[0] if len(parts) == 1 else "".join(parts)
-        self._parts = self._saved.pop()
-        if node[0] == self._watch and len(self._stack) == 2:
-            before = self._live
-            self._on_end(node, self._stack[-1])
-            self._live = before - _count(node)
-
-    def _data(self, text: str) -> None:
-        parts = self._parts
-        if parts:
-            parts.append(text)
-            if len(parts) > 16 and sum(map(len, parts)) > _MAX_TEXT:
-                raise _Refused(f"an element with more than {_MAX_TEXT} characters of "
-                               f"text")
-        elif not text.isspace():
-            parts.append(text)
+    def _first(self, name: str, attrs: dict[str, str]) -> None:
+        """The root element: kept, then every other start goes straight to C."""
+        self.root = self._builder.start(name, attrs)
+        self._parser.StartElementHandler = self._builder.start
 
     # --- feeding --------------------------------------------------------------------
 
-    def feed(self, pieces: Iterable[bytes]) -> None:
-        """Parse the document's bytes, then end it.
+    def feed(self, pieces: Iterable[bytes]) -> Element:
+        """Parse the document's bytes, end it, and return its root element.
 
         :raises ParseError: for XML that is not well-formed or that is refused.
         """
         p = self._parser
+        fed = 0
+        text_run = 0
         try:
-            for piece in pieces:
-                self._fed += len(piece)
-                p.Parse(piece, False)
-                if self._fed - p.CurrentByteIndex > _MAX_TOKEN:
-                    raise _Refused(f"one XML token (a comment, tag or declaration) of "
-                                   f"more than {_MAX_TOKEN} bytes")
+            for data in pieces:
+                for at in range(0, len(data), _PIECE):
+                    piece = data[at:at + _PIECE] if len(data) > _PIECE else data
+                    fed += len(piece)
+                    p.Parse(piece, False)
+                    if fed - p.CurrentByteIndex > _MAX_TOKEN:
+                        raise _Refused(f"one XML token (a comment, tag or declaration) "
+                                       f"of more than {_MAX_TOKEN} bytes")
+                    last = piece.rfind(b"<")
+                    text_run = text_run + len(piece) if last < 0 else len(piece) - last
+                    if text_run > _MAX_TEXT:
+                        raise _Refused(f"more than {_MAX_TEXT} bytes of text without "
+                                       f"markup")
+                    if self.root is not None:
+                        self._take(self.root, False)
+                        if len(list(self.root.iter())) > _MAX_LIVE:
+                            raise _Refused(f"more than {_MAX_LIVE} elements outside the "
+                                           f"records read so far")
             p.Parse(b"", True)
         except _Refused as exc:
             raise ParseError(f"refused: {exc}", rfc=_RFC) from None
         except xml.parsers.expat.ExpatError as exc:
             self.malformed = True
-            raise ParseError(f"not well-formed XML: {xml.parsers.expat.ErrorString(exc.code)}"
-                             f" at line {exc.lineno}, column {exc.offset}",
-                             rfc=_RFC) from None
-        except RecursionError:
-            raise ParseError("refused: elements nested too deep", rfc=_RFC) from None
-
-
-def _count(node: Node) -> int:
-    n = 1
-    for child in node[2]:
-        n += _count(child) if child[2] else 1
-    return n
+            raise ParseError(f"not well-formed XML: "
+                             f"{xml.parsers.expat.ErrorString(exc.code)} at line "
+                             f"{exc.lineno}, column {exc.offset}", rfc=_RFC) from None
+        root = self._builder.close()
+        self._take(root, True)
+        return root
 
 
 # --- recovery ---------------------------------------------------------------------------
@@ -223,12 +191,15 @@ def escape_attr(text: str) -> str:
     return text.translate(_ATTR_ESCAPES)
 
 
-def node_to_xml(node: Node) -> str:
+def node_to_xml(node: Element) -> str:
     """An element and its content as XML text (attributes sorted, text stripped)."""
-    name, attrs, children, text = node
-    head = name + "".join(f' {k}="{escape_attr(v)}"' for k, v in sorted(attrs.items()))
-    inner = "".join(node_to_xml(c) for c in children) if children else ""
-    body = escape_text(text.strip()) if not children else inner
+    name = node.tag
+    head = name + "".join(f' {k}="{escape_attr(v)}"' for k, v in sorted(node.attrib.items()))
+    children = list(node)
+    if children:
+        body = "".join(node_to_xml(c) for c in children)
+    else:
+        body = escape_text((node.text or "").strip())
     if not body:
         return f"<{head}/>"
     return f"<{head}>{body}</{name}>"
