@@ -4,6 +4,7 @@ instance and the :class:`ARCResult` of the whole chain.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .._display import Card, Displayed, Part
@@ -12,6 +13,8 @@ from ..authres import AuthenticationResults
 from ..status import Status
 
 __all__ = ["ARCResult", "ARCSet"]
+
+_INSTANCE_PREFIX = re.compile(r"instance [0-9]+: ")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -117,7 +120,7 @@ class ARCResult(Displayed):
         ``arc.chain``, the sealing domains oldest first separated by ":", is not in the
         IANA registry: it is what OpenARC writes, and the way readers see who vouched
         for the message; ``chain=False`` leaves it out. Unless the chain passes or is
-        none, ``reason=`` gives the first clause of :attr:`reason`.
+        none, ``reason=`` gives the first clause of :attr:`reason` and the failed instance.
         """
         properties: list[tuple[str, str]] = []
         if remote_ip:
@@ -126,8 +129,11 @@ class ARCResult(Displayed):
             properties.append(("header.oldest-pass", str(self.oldest_pass)))
         if chain and self.chain and self.status is not Status.NONE:
             properties.append(("arc.chain", ":".join(self.chain)))
-        reason = None if self.status in (Status.PASS, Status.NONE) else \
-            _first_clause(self.reason)
+        reason = None
+        if self.status not in (Status.PASS, Status.NONE):
+            reason = _first_clause(_INSTANCE_PREFIX.sub("", self.reason))
+            if self.failed_instance is not None:
+                reason += f" (i={self.failed_instance})"
         return " ".join(resinfo("arc", str(self.status), reason=reason,
                                 properties=properties))
 
