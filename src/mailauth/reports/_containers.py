@@ -140,13 +140,14 @@ def _inflate(data: bytes, warnings: dict[str, None]) -> Iterator[bytes]:
         if out:
             yield out
         if d.eof:
-            rest = bytes(d.unused_data) + bytes(view[pos:])
-            if rest[:2] == _GZIP:  # another member (RFC 1952 §2.2)
-                view, pos = memoryview(rest), 0
+            # What the member left of the piece fed is the start of what follows.
+            pos -= len(d.unused_data) + len(d.unconsumed_tail)
+            if bytes(view[pos:pos + 2]) == _GZIP:  # another member (RFC 1952 §2.2)
                 d = zlib.decompressobj(31)
                 continue
-            if rest:
-                warnings[f"{len(rest)} bytes after the gzip data were ignored"] = None
+            if pos < len(view):
+                warnings[f"{len(view) - pos} bytes after the gzip data were "
+                         f"ignored"] = None
             return
         if not out and not piece:
             raise ParseError("the gzip data ends early (truncated)", rfc=_RFC)

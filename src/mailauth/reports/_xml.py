@@ -11,7 +11,7 @@ without a Python call per event.
 The document is fed in pieces of at most 64 KiB as it inflates. After each piece the
 caller takes away the finished ``<record>`` elements, so memory holds a piece's worth
 of elements beyond the model already built. Limits, checked after each piece: one
-pending token (a comment, a tag) of 1 MiB, a run of text of 1 MiB, and 100,000
+pending token (a comment, a tag) of 1 MiB, a run of text of 1 MiB, and 50,000
 elements held at once.
 """
 
@@ -30,7 +30,7 @@ _RFC = "RFC 9990 §3"
 _PIECE = 64 * 1024
 _MAX_TEXT = 1024 * 1024
 _MAX_TOKEN = 1024 * 1024
-_MAX_LIVE = 100_000
+_MAX_LIVE = 50_000
 
 
 class _Refused(Exception):
