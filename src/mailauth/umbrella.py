@@ -23,7 +23,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ._arguments import (
     check_bool,
@@ -38,6 +37,7 @@ from ._flow import Check, Flow, gather, returned
 from ._headerfmt import authentication_results, comment, resinfo
 from ._iprev import IPRevResult, check_iprev, iprev_flow
 from ._message import Message, MessageSource, parse_message
+from .arc import ARCResult, verify_arc_flow
 from .dkim import DKIMResult, verify_dkim_flow
 from .dmarc import DMARCResult, Mode, discover_policy_flow
 from .dmarc._evaluate import author_domains, combine, evaluate_flow, problem_result
@@ -46,9 +46,6 @@ from .errors import ArgumentTypeError, UsageError
 from .psl import PublicSuffixList
 from .spf import SPFResult, check_spf_flow
 from .status import Status
-
-if TYPE_CHECKING:
-    from .arc import ARCResult
 
 __all__ = ["AuthResults", "IPRevResult", "authenticate", "authenticate_flow", "check_iprev",
            "iprev_flow"]
@@ -255,8 +252,6 @@ def authenticate_flow(message: Message, *, ip: str | None, helo: str | None,
                                           else returned(None))
     arc_flow: Flow[ARCResult | None] = returned(None)
     if arc:
-        from .arc import verify_arc_flow
-
         arc_flow = verify_arc_flow(message, now=now, min_rsa_bits=min_rsa_bits)
     domains, problem = author_domains(message)
     evaluate = domains if problem is None or (not strict_authors and domains) else ()
