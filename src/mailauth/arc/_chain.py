@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .._flow import Answer, Flow, Outcome, Query, Work
 from .._message import HeaderField, Message
-from ..authres import AuthenticationResults
-from ..authres import parse as parse_authres
+from ..dkim._canon import relaxed_header
 from ..dkim._crypto import accept_key, check_signature
 from ..dkim._hashing import BodyKey, hash_bodies, header_hash_input, signed_fields_input
 from ..dkim._key import load_public_key
@@ -41,7 +40,6 @@ from ..dkim._tags import (
     parse_time,
     required,
 )
-from ..errors import ParseError
 from ..status import Status
 from ._result import ARCResult, ARCSet
 
@@ -66,12 +64,15 @@ _CV = {"none", "pass", "fail"}          # RFC 8617 §4.1.3 chain-status
 _SEAL_TAGS_FORBIDDEN = ("h",)           # RFC 8617 §4.1.3: an AS with h= is invalid
 # RFC 6376 §3.2: tag-list = tag-spec *( ";" tag-spec ) [ ";" ], and a tag-spec has a
 # tag-name: ";;" is not a tag list. DKIM reads it leniently; an ARC field is refused.
-_EMPTY_TAG_SPEC = re.compile(rb"(?:\A|;)[ \t\r\n]*;")
+_EMPTY_TAG_SPEC = re.compile(rb";[ \t\r\n]*;")
+
+
+_RFC = {AS: "RFC 8617 §4.1.3", AMS: "RFC 8617 §4.1.2"}
 
 
 def _arc_tags(value: bytes, rfc: str) -> dict[str, str]:
     """The tags of an AMS or AS (RFC 6376 §3.2, strictly: no empty tag-spec)."""
-    if _EMPTY_TAG_SPEC.search(value):
+    if value.lstrip(b" \t\r\n").startswith(b";") or _EMPTY_TAG_SPEC.search(value):
         raise DKIMSyntaxError("empty_tag_spec", "an empty tag between semicolons "
                               "(RFC 6376 §3.2 tag-list)", rfc=rfc)
     return parse_tags(value, rfc=rfc)
@@ -82,18 +83,19 @@ def arc_fields(headers: Iterable[HeaderField]) -> list[HeaderField]:
     return [h for h in headers if h.lname in _KINDS]
 
 
-def field_instance(f: HeaderField) -> int | None:
+def field_instance(f: HeaderField, tags: Mapping[str, str] | None = None) -> int | None:
     """The instance (``i=``) of an ARC header field, or None when it has no valid
-    one (RFC 8617 §4.2.1: 1 to 50)."""
-    value = f.value
+    one (RFC 8617 §4.2.1: 1 to 50). ``tags``: the field's tags when already parsed."""
     if f.lname == AAR:
-        m = _AAR_INSTANCE.match(value)
+        m = _AAR_INSTANCE.match(f.value)
         text = m.group(1).decode("ascii") if m else None
     else:
-        try:
-            text = parse_tags(value).get("i")
-        except DKIMSyntaxError:
-            return None
+        if tags is None:
+            try:
+                tags = parse_tags(f.value)
+            except DKIMSyntaxError:
+                return None
+        text = tags.get("i")
         text = "".join(text.split()) if text is not None else None
     if text is None or not _INSTANCE.match(text):
         return None
@@ -118,10 +120,9 @@ class _Seal:
         return f"{self.selector}._domainkey.{self.domain}"
 
 
-def _parse_seal(value: bytes) -> _Seal:
-    """An ARC-Seal value (RFC 8617 §4.1.3): a, b, cv, d, i, s required, t optional,
+def _parse_seal(tags: Mapping[str, str]) -> _Seal:
+    """An ARC-Seal's tags (RFC 8617 §4.1.3): a, b, cv, d, i, s required, t optional,
     no h=."""
-    tags = _arc_tags(value, "RFC 8617 §4.1.3")
     for name in _SEAL_TAGS_FORBIDDEN:
         if name in tags:
             raise DKIMSyntaxError("seal_has_h", "an ARC-Seal must not have h= "
@@ -141,16 +142,15 @@ def _parse_seal(value: bytes) -> _Seal:
     return _Seal(algorithm, hash_name, signature, domain, selector, cv, timestamp)
 
 
-def _parse_ams(value: bytes) -> SignatureTags:
-    """An ARC-Message-Signature value (RFC 8617 §4.1.2): DKIM-Signature's tags, but
+def _parse_ams(tags: Mapping[str, str]) -> SignatureTags:
+    """An ARC-Message-Signature's tags (RFC 8617 §4.1.2): DKIM-Signature's tags, but
     ``i=`` is the instance, no ``v=``, and ``h=`` must not name ARC-Seal."""
-    tags = parse_signature_tags(_arc_tags(value, "RFC 8617 §4.1.2"),
-                                lenient_header_list=True)
-    if AS in tags.headers:
+    parsed = parse_signature_tags(tags, lenient_header_list=True)
+    if AS in parsed.headers:
         raise DKIMSyntaxError("ams_signs_seal", "h= includes ARC-Seal, which an "
                               "ARC-Message-Signature must not sign (RFC 8617 §4.1.2)",
                               rfc="RFC 8617 §4.1.2")
-    return tags
+    return parsed
 
 
 @dataclass(slots=True)
@@ -171,22 +171,10 @@ class _Set:
         return self.fields[kind][0]
 
 
-def _auth_results(f: HeaderField | None) -> tuple[AuthenticationResults | None, str,
-                                                   str | None]:
-    if f is None:
-        return None, "", "missing"
-    text = f.data.decode("utf-8", "replace").rstrip("\r\n")
-    try:
-        return parse_authres(f.data, arc=True), text, None
-    except ParseError as exc:
-        return None, text, str(exc)
-    except Exception as exc:  # a safety net: network input never raises
-        return None, text, f"{type(exc).__name__}: {exc}"
-
-
 def _public_set(s: _Set) -> ARCSet:
     aar = s.fields.get(AAR)
-    auth, text, error = _auth_results(aar[0] if aar and len(aar) == 1 else None)
+    text = aar[0].data.decode("utf-8", "replace").rstrip("\r\n") \
+        if aar and len(aar) == 1 else ""
     seal, ams = s.seal, s.ams
     return ARCSet(
         instance=s.instance,
@@ -200,9 +188,7 @@ def _public_set(s: _Set) -> ARCSet:
         ams_algorithm=ams.algorithm if ams else None,
         ams_status=s.ams_status,
         reason=s.reason,
-        auth_results=auth,
         auth_results_text=text,
-        auth_results_error=error,
         ams_headers=ams.headers if ams else (),
         timestamp=seal.timestamp if seal else None,
     )
@@ -265,19 +251,32 @@ def _ams_input(message: Message, ams: SignatureTags, f: HeaderField) -> bytes:
     return header_hash_input(message.headers, ams.headers, f.data, ams.header_canon)
 
 
-def _seal_input(sets: Sequence[_Set], upto: int) -> bytes:
+def _seal_input(sets: Sequence[_Set], upto: int, relaxed: dict[int, bytes]) -> bytes:
     """What the AS of instance ``upto`` covers: every ARC Set from 1 to ``upto`` in
     order, AAR, AMS, AS, relaxed, the AS itself last with ``b=`` empty (RFC 8617
-    §5.1.1)."""
-    fields: list[bytes] = []
+    §5.1.1). ``relaxed`` keeps each field's relaxed form between seals (every seal
+    covers the fields of the older ones)."""
+    fields: list[HeaderField] = []
     for s in sets[:upto]:
-        fields += [s.one(AAR).data, s.one(AMS).data, s.one(AS).data]
+        fields += [s.one(AAR), s.one(AMS), s.one(AS)]
     own = fields.pop()
-    return signed_fields_input(fields, own, "relaxed")
+    parts = []
+    for f in fields:
+        form = relaxed.get(id(f))
+        if form is None:
+            form = relaxed[id(f)] = relaxed_header(f.data)
+        parts.append(form)
+    return b"".join(parts) + signed_fields_input((), own.data, "relaxed")
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def _tags_or_raise(tags: dict[str, str] | DKIMSyntaxError) -> dict[str, str]:
+    if isinstance(tags, DKIMSyntaxError):
+        raise tags
+    return tags
 
 
 # --- the flow -----------------------------------------------------------------------
@@ -298,8 +297,17 @@ def validate_chain_flow(message: Message, *, now: float, min_rsa_bits: int = 102
                          f"chain has at most {MAX_INSTANCES} sets of three (RFC 8617 "
                          "§4.2.1)", "too_many_sets")
     by_instance: dict[int, _Set] = {}
+    # The tags of each AS and AMS, read once (the instance, then the signature).
+    tags_of: dict[int, dict[str, str] | DKIMSyntaxError] = {}
     for f in found:
-        n = field_instance(f)
+        tags: dict[str, str] | None = None
+        if f.lname != AAR:
+            try:
+                tags = _arc_tags(f.value, _RFC[f.lname])
+                tags_of[id(f)] = tags
+            except DKIMSyntaxError as exc:
+                tags_of[id(f)] = exc
+        n = field_instance(f, tags)
         if n is None:
             return ARCResult(Status.FAIL, f"an {_NAMES[f.lname]} field has no valid "
                              f"instance (i= from 1 to {MAX_INSTANCES}, RFC 8617 §4.2.1)",
@@ -316,13 +324,13 @@ def validate_chain_flow(message: Message, *, now: float, min_rsa_bits: int = 102
         seals = s.fields.get(AS, [])
         if len(seals) == 1:
             try:
-                s.seal = _parse_seal(seals[0].value)
+                s.seal = _parse_seal(_tags_or_raise(tags_of[id(seals[0])]))
             except DKIMSyntaxError as exc:
                 s.seal_error = f"the ARC-Seal is malformed: {exc}"
         ams = s.fields.get(AMS, [])
         if len(ams) == 1:
             try:
-                s.ams = _parse_ams(ams[0].value)
+                s.ams = _parse_ams(_tags_or_raise(tags_of[id(ams[0])]))
             except DKIMSyntaxError as exc:
                 s.ams_error = f"the ARC-Message-Signature is malformed: {exc}"
 
@@ -388,13 +396,14 @@ def validate_chain_flow(message: Message, *, now: float, min_rsa_bits: int = 102
             # The rest are not checked (RFC 8617 §5.2 step 5 stops here).
             break
     # Step 6: every seal, newest first.
+    relaxed: dict[int, bytes] = {}
     for s in reversed(sets):
         seal = s.seal
         assert seal is not None
         refusal = _sha1_refusal(seal.algorithm)
         ok, why = (False, refusal) if refusal else _check(
             by_name.get(seal.key_name), seal.key_name, seal.algorithm, seal.signature,
-            data=_seal_input(sets, s.instance), min_rsa_bits=min_rsa_bits)
+            data=_seal_input(sets, s.instance, relaxed), min_rsa_bits=min_rsa_bits)
         s.seal_status = Status.PASS if ok else Status.FAIL
         if not ok:
             s.reason = f"the ARC-Seal does not validate: {why}"

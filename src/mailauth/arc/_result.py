@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .._display import Card, Displayed, Part
 from .._headerfmt import ascii_text, resinfo
 from ..authres import AuthenticationResults
+from ..authres import parse as parse_authres
+from ..errors import ParseError
 from ..status import Status
 
 __all__ = ["ARCResult", "ARCSet"]
@@ -40,11 +43,21 @@ class ARCSet(Displayed):
     ams_algorithm: str | None = None
     ams_status: Status = Status.NONE
     reason: str = ""
-    auth_results: AuthenticationResults | None = None
-    auth_results_text: str = ""
-    auth_results_error: str | None = None
+    auth_results_text: str = ""               # the AAR field as written ("" if not one)
     ams_headers: tuple[str, ...] = ()         # the AMS h=
     timestamp: int | None = None              # the AS t=
+
+    @property
+    def auth_results(self) -> AuthenticationResults | None:
+        """The AAR parsed with :func:`mailauth.authres.parse` (``arc=True``), or None
+        when there is not exactly one or it cannot be read (read on first use: a
+        validator that does not look at it does not pay for it)."""
+        return _parse_aar(self.auth_results_text)[0]
+
+    @property
+    def auth_results_error(self) -> str | None:
+        """Why :attr:`auth_results` is None."""
+        return _parse_aar(self.auth_results_text)[1]
 
     def describe(self) -> str:
         """One line: ``i=1 seal=pass d=example.org s=sel cv=none ams=pass ...``."""
@@ -58,6 +71,18 @@ class ARCSet(Displayed):
         return Card(method=f"arc i={self.instance}", status=str(status),
                     reason=self.reason or self.describe(),
                     facts=_set_facts(self) if full else ())
+
+
+@lru_cache(maxsize=256)
+def _parse_aar(text: str) -> tuple[AuthenticationResults | None, str | None]:
+    if not text:
+        return None, "there is not exactly one ARC-Authentication-Results field"
+    try:
+        return parse_authres(text, arc=True), None
+    except ParseError as exc:
+        return None, str(exc)
+    except Exception as exc:  # a safety net: network input never raises
+        return None, f"{type(exc).__name__}: {exc}"
 
 
 def _set_status(s: ARCSet) -> Status:

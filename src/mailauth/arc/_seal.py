@@ -26,7 +26,16 @@ from ..dkim._key import PrivateKey
 from ..dkim._sign import _canonicalization, _signing_domain, _signing_key, choose_headers
 from ..errors import ArgumentTypeError, SigningError, UsageError
 from ..status import Status
-from ._chain import AAR, AMS, AS, MAX_INSTANCES, _parse_seal, arc_fields, field_instance
+from ._chain import (
+    AAR,
+    AMS,
+    AS,
+    MAX_INSTANCES,
+    _arc_tags,
+    _parse_seal,
+    arc_fields,
+    field_instance,
+)
 from ._result import ARCResult
 
 __all__ = ["AuthResultsLike", "seal_message"]
@@ -164,7 +173,7 @@ def seal_message(message: Message, *, domain: str, selector: str,
     newest_seals = instances.get(top, {}).get(AS, [])
     for f in newest_seals:
         try:
-            marked = _parse_seal(f.value).cv == "fail"
+            marked = _parse_seal(_arc_tags(f.value, "RFC 8617 §4.1.3")).cv == "fail"
         except ValueError:
             marked = False
         if marked:
