@@ -6,6 +6,7 @@ through a mailing list that changes them (offline, mailauth.testing)."""
 from __future__ import annotations
 
 import asyncio
+import io
 from functools import cache
 from typing import Any
 
@@ -225,3 +226,31 @@ def test_the_card_shows_the_chain() -> None:
 def test_arguments_are_checked(kw: dict[str, Any], error: type[Exception]) -> None:
     with pytest.raises(error):
         mailauth.authenticate(signed(), **kw)
+
+
+class _Pipe(io.RawIOBase):
+    """A stream that cannot seek, as a milter's or a shell's pipe."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_a_piped_message_is_read_once_for_dkim_and_arc_alike() -> None:
+    message = through_list_and_forwarder()
+    kw: dict[str, Any] = {"ip": FWD_IP, "helo": FWD, "mail_from": f"x@{FWD}", "now": NOW,
+                          "iprev": False}
+    from_bytes = mailauth.authenticate(message, **kw).run(dns())
+    piped = mailauth.authenticate(io.BufferedReader(_Pipe(message)), **kw).run(dns())
+    assert piped.arc is not None and piped.arc.status is Status.PASS, piped.arc
+    assert piped == from_bytes
+    in_loop = asyncio.run(mailauth.authenticate(io.BufferedReader(_Pipe(message)),
+                                                **kw).arun(dns()))
+    assert in_loop == from_bytes

@@ -20,6 +20,7 @@ Received field and Return-Path (see docs/dmarc.md on when that is safe).
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from ._arguments import (
     check_psl,
 )
 from ._display import Card, Displayed, Part
-from ._flow import Check, Flow, gather, returned
+from ._flow import Check, Flow, gather, returned, work
 from ._headerfmt import authentication_results, comment, resinfo
 from ._iprev import IPRevResult, check_iprev, iprev_flow
 from ._message import Message, MessageSource, parse_message
@@ -205,6 +206,21 @@ class AuthResults(Displayed):
                     header=self.header("(authserv-id)").replace("\r\n", "\n"))
 
 
+_ARC_FIELDS = frozenset({"arc-seal", "arc-message-signature", "arc-authentication-results"})
+_SPOOL_IN_MEMORY = 8 << 20   # a body beyond this goes to a temporary file
+
+
+def _spooled(message: Message) -> Message:
+    """The message with its body copied to a temporary file (in memory up to 8 MB),
+    so that it can be read more than once. Blocking: run as :func:`work`."""
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
+    for chunk in message.iter_body(normalize=False):
+        spool.write(chunk)
+    spool.seek(0)
+    return Message(message.headers, message.separator, message.defects,
+                   file=spool, file_pos=0)  # type: ignore[arg-type]
+
+
 def _no_spf(reason: str, ip: str = "") -> SPFResult:
     return SPFResult(status=Status.NONE, identity="mailfrom", domain="", sender="", ip=ip,
                      reason=reason)
@@ -246,6 +262,11 @@ def authenticate_flow(message: Message, *, ip: str | None, helo: str | None,
                  "reverse-path)", ip))
     else:
         spf_flow = check_spf_flow(ip, mail_from, helo, now=now, receiver=receiver)
+    spool = None
+    if arc and not message.seekable and "dkim-signature" in message and any(
+            h.lname in _ARC_FIELDS for h in message.headers):
+        # DKIM and ARC each read the body; a pipe can be read once: copy it first.
+        message = spool = yield from work(_spooled, message)
     dkim_flow = verify_dkim_flow(message, now=now, min_rsa_bits=min_rsa_bits,
                                  allow_sha1=allow_sha1)
     rev_flow: Flow[IPRevResult | None] = (iprev_flow(ip) if ip is not None and iprev
@@ -255,9 +276,13 @@ def authenticate_flow(message: Message, *, ip: str | None, helo: str | None,
         arc_flow = verify_arc_flow(message, now=now, min_rsa_bits=min_rsa_bits)
     domains, problem = author_domains(message)
     evaluate = domains if problem is None or (not strict_authors and domains) else ()
-    spf, dkim, rev, arc_result, discoveries = yield from gather(
-        spf_flow, dkim_flow, rev_flow, arc_flow,
-        gather(*(discover_policy_flow(d, mode=dmarc_mode, psl=psl) for d in evaluate)))
+    try:
+        spf, dkim, rev, arc_result, discoveries = yield from gather(
+            spf_flow, dkim_flow, rev_flow, arc_flow,
+            gather(*(discover_policy_flow(d, mode=dmarc_mode, psl=psl) for d in evaluate)))
+    finally:
+        if spool is not None and spool._file is not None:
+            spool._file.close()
     if not evaluate:
         assert problem is not None
         dmarc = problem_result(domains, problem, dmarc_mode, strict_authors)
