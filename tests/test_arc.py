@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import mailauth
 import mailauth.arc as arc
+from conftest import unseekable
 from mailauth import ARCResult, SigningError, Status, UsageError
 from mailauth.dkim import generate_key
 from mailauth.dkim._crypto import check_signature
@@ -139,6 +140,41 @@ def test_file_and_async_drivers() -> None:
     assert check.run(_resolver()).status is Status.PASS  # seekable: reusable
     result = asyncio.run(arc.verify_arc(sealed, now=NOW).arun(_resolver()))
     assert result.status is Status.PASS
+
+
+def test_unseekable_stream_is_read_once() -> None:
+    check = arc.verify_arc(unseekable(_three_hops()), now=NOW)
+    assert not check.reusable
+    assert check.run(_resolver()).status is Status.PASS
+    with pytest.raises(UsageError):
+        check.run(_resolver())
+    sealed = arc.seal_arc(unseekable(MESSAGE), domain="example.com", selector="rsa",
+                          key=_keys()["rsa"][0], authserv_id="mx.example.com",
+                          auth_results="spf=pass", now=NOW)
+    assert _verify(sealed + MESSAGE).status is Status.PASS
+
+
+@settings(max_examples=40, deadline=None)
+@given(subject=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126),
+                       max_size=200),
+       body=st.binary(max_size=2000),
+       canonicalization=st.sampled_from(["relaxed/relaxed", "simple/simple",
+                                         "relaxed/simple", "simple/relaxed"]),
+       kind=st.sampled_from(["rsa", "ed25519"]))
+def test_seal_then_verify_round_trips(subject: str, body: bytes, canonicalization: str,
+                                      kind: str) -> None:
+    body = body.replace(b"\r", b"").replace(b"\n", b"\r\n")
+    message = (b"From: a@example.com\r\nSubject: " + subject.encode() + b"\r\n\r\n"
+               + body)
+    sealed = message
+    for hop in range(2):
+        chain = _verify(sealed)
+        sealed = arc.seal_arc(sealed, domain=DOMAINS[hop], selector=kind,
+                              key=_keys()[kind][0], authserv_id="mx", auth_results="spf=pass",
+                              chain=chain, canonicalization=canonicalization, now=NOW) + sealed
+    result = _verify(sealed)
+    assert result.status is Status.PASS, result.reason
+    assert result.oldest_pass == 0
 
 
 def test_one_round_of_dns() -> None:
