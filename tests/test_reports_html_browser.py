@@ -25,9 +25,7 @@ import pytest
 
 from conftest import shared_vector
 from mailauth.errors import ParseError
-from mailauth.reports import AggregateReport, parse_aggregate
-from mailauth.reports._html import render_html
-from mailauth.reports._summary import summarize
+from mailauth.reports import AggregateReport, parse_aggregate, render_html, summarize
 from test_reports_summary import DAY, FORWARDED, GOOD, SPOOF, THIRD_PARTY, make_report, record
 
 HOSTILE = '<script>alert(1)</script>"\'&<svg onload=x>'

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from mailauth.reports._rows import ROW_COLUMNS, to_dataframe, to_rows
+from mailauth.reports import ROW_COLUMNS, to_dataframe, to_rows
 from test_reports_summary import (
     FORWARDED,
     GOOD,

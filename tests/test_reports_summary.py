@@ -16,15 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailauth.reports import (
+    CAUSES,
     AggregateReport,
     DKIMAuthResult,
     PolicyOverride,
     PublishedPolicy,
     ReportRecord,
     SPFAuthResult,
-)
-from mailauth.reports._summary import (
-    CAUSES,
     Summary,
     classify,
     explain,

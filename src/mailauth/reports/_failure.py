@@ -52,6 +52,7 @@ DEFAULT_MAX_FAILURE_BYTES = 20 * 1024 * 1024
 _RFC = "RFC 5965 §2"
 _MAX_DEPTH = 4          # nested multiparts followed when looking for the report
 _MAX_PARTS = 1000       # MIME parts read in all
+_MAX_FIELDS = 5000      # header fields in one header section of the report's own parts
 
 _ORIGINAL_TYPES = {"message/rfc822": "message", "text/rfc822-headers": "headers",
                    "message/rfc822-headers": "headers", "text/rfc822": "message",
@@ -195,23 +196,24 @@ def _decode(value: bytes) -> str:
         return value.decode("latin-1")
 
 
-def _header_fields(head: bytes) -> list[tuple[str, str]]:
+def _header_fields(head: bytes, limit: int | None = None) -> list[tuple[str, str]]:
     """``(name, unfolded value)`` of each field (RFC 5322 §2.2); lines that are not
-    fields are skipped."""
-    out: list[tuple[str, str]] = []
+    fields are skipped. More than ``limit`` fields is a ParseError."""
+    pieces: list[tuple[str, list[str]]] = []
     for line in head.split(b"\n"):
         if not line.strip():
             continue
         if line[:1] in (b" ", b"\t"):
-            if out:
-                prev, text = out[-1]
-                out[-1] = (prev, (text + " " + _decode(line).strip()).strip())
+            if pieces:
+                pieces[-1][1].append(_decode(line).strip())
             continue
         raw_name, colon, raw_value = line.partition(b":")
         if not colon or not raw_name.strip() or b" " in raw_name.strip():
             continue
-        out.append((_decode(raw_name).strip(), _decode(raw_value).strip()))
-    return out
+        pieces.append((_decode(raw_name).strip(), [_decode(raw_value).strip()]))
+        if limit is not None and len(pieces) > limit:
+            raise ParseError(f"more than {limit} header fields in one section", rfc=_RFC)
+    return [(name, " ".join(p for p in parts if p)) for name, parts in pieces]
 
 
 def _first(fields: Iterable[tuple[str, str]], name: str) -> str | None:
@@ -295,7 +297,7 @@ def _leaves(fields: list[tuple[str, str]], body: bytes, depth: int,
             if len(out) > _MAX_PARTS:
                 return
             head, sub = _split_head(raw)
-            _leaves(_header_fields(head), sub, depth + 1, out)
+            _leaves(_header_fields(head, _MAX_FIELDS), sub, depth + 1, out)
         return
     out.append(_Part(fields, body))
 
@@ -472,7 +474,7 @@ def parse_failure(data: bytes | bytearray | memoryview, *,
     if text.startswith(b"From ") and b":" not in text[:5]:  # an mbox separator line
         text = text[text.find(b"\n") + 1:] if b"\n" in text else b""
     head, body = _split_head(text)
-    top = _header_fields(head)
+    top = _header_fields(head, _MAX_FIELDS)
     if not top:
         raise ParseError("not a mail message: no header fields", rfc="RFC 5322 §2.1")
     ctype, params = _content_type(_first(top, "Content-Type"))
@@ -504,7 +506,7 @@ def parse_failure(data: bytes | bytearray | memoryview, *,
                for n, v in feedback.fields):
             warnings["the feedback-report part is base64 or quoted-printable encoded "
                      "(RFC 5965 §2 asks for 7-bit text)"] = None
-        fields = _header_fields(feedback.decoded().strip(b"\n"))
+        fields = _header_fields(feedback.decoded().strip(b"\n"), _MAX_FIELDS)
         values = _from_fields(fields, warnings)
         values["fields"] = tuple(fields)
         if "feedback_type" not in values:
