@@ -222,7 +222,8 @@ def test_the_card_shows_the_chain() -> None:
     ({"arc": "yes"}, ArgumentTypeError), ({"apply_override": 1}, ArgumentTypeError),
     ({"trusted_sealers": LIST}, ArgumentTypeError),
     ({"trusted_sealers": ["a..b"]}, UsageError),
-    ({"trusted_sealers": ["not a name"]}, UsageError)])
+    ({"trusted_sealers": ["not a name"]}, UsageError),
+    ({"trusted_sealers": [LIST], "arc": False}, UsageError)])
 def test_arguments_are_checked(kw: dict[str, Any], error: type[Exception]) -> None:
     with pytest.raises(error):
         mailauth.authenticate(signed(), **kw)

@@ -165,7 +165,7 @@ class AuthResults(Displayed):
 
     def __str__(self) -> str:
         parts = [f"spf={self.spf.status}", f"dkim={self.dkim.status}"]
-        if self.arc is not None and str(self.arc.status) != "none":
+        if self.arc is not None and self.arc.status is not Status.NONE:
             parts.append(f"arc={self.arc.status}")   # a message with a chain only
         parts.append(f"dmarc={self.dmarc.status}")
         if self.iprev is not None:
@@ -183,7 +183,7 @@ class AuthResults(Displayed):
         if not self.dkim.signatures:
             parts.append(Part(title="DKIM", status=str(self.dkim.status),
                               reason=self.dkim.reason))
-        if self.arc is not None and str(self.arc.status) != "none":
+        if self.arc is not None and self.arc.status is not Status.NONE:
             chain = ", ".join(f"i={i} {d}" for i, d in enumerate(self.arc.chain, 1))
             parts.append(Part(title=f"ARC {chain}".rstrip(), status=str(self.arc.status),
                               reason=self.arc.reason))
@@ -366,6 +366,8 @@ def authenticate(message: MessageSource | Message, *, ip: str | None = None,
                        ("arc", arc), ("apply_override", apply_override)):
         check_bool(name, flag)
     trusted = normalize_sealers(trusted_sealers)
+    if trusted and not arc:
+        raise UsageError("trusted_sealers needs the ARC chain: leave arc=True")
     check_int("min_rsa_bits", min_rsa_bits, minimum=0)
     check_number("budget", budget, positive=True)
     parsed = message if isinstance(message, Message) else parse_message(message)
