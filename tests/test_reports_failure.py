@@ -224,7 +224,7 @@ def results(*, ip: str = "192.0.2.9", sender: str = "alice@example.org",
             dkim_domain: str | None = "example.org", selector: str = "sel",
             disposition: str = "reject") -> AuthResults:
     spf = SPFResult(status=Status.FAIL, identity="mailfrom", domain=spf_domain,
-                    sender=sender, ip=ip)
+                    sender=sender, ip=ip, record='v=spf1 ip4:192.0.2.0/24 exp="x" -all')
     sigs = () if dkim_domain is None else (SignatureResult(
         status=Status.FAIL, code="bodyhash", reason="body hash mismatch",
         domain=dkim_domain, selector=selector, identity="@" + dkim_domain),)
@@ -266,6 +266,7 @@ def test_build_headers_only_redacted() -> None:
     assert (report.dkim_domain, report.dkim_identity, report.dkim_selector) == \
         ("example.org", "@example.org", "sel")
     assert report.reporting_mta == "receiver.example"
+    assert report.spf_dns == ('txt : example.org : "v=spf1 ip4:192.0.2.0/24 exp=\\"x\\" -all"',)
     assert report.authentication_results[0].startswith("receiver.example; spf=fail")
     assert report.original_kind == "headers"
     assert b"Hello" not in report.original                       # no body
@@ -300,7 +301,7 @@ def test_build_identity_alignment_none_for_unaligned_identifiers() -> None:
         reporter="dmarc@receiver.example", to="ruf@example.org"))
     assert report.identity_alignment == ()
     assert report.field_values("Identity-Alignment") == ("none",)
-    assert report.dkim_domain is None
+    assert report.dkim_domain is None and report.spf_dns == ()
     assert report.delivery_result == "spam"
 
 

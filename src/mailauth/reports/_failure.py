@@ -613,7 +613,8 @@ def build_failure_report(message: bytes, results: AuthResults, *, reporter: str,
     ``Auth-Failure: dmarc``, ``Identity-Alignment`` (RFC 9991 §4: the methods whose
     aligned identifier failed, or ``none``), ``Authentication-Results``, the envelope,
     ``Source-IP``, ``Reported-Domain``, ``Arrival-Date``, ``Delivery-Result``, and for a
-    failed aligned DKIM signature ``DKIM-Domain``/``-Identity``/``-Selector``; then the
+    failed aligned DKIM signature ``DKIM-Domain``/``-Identity``/``-Selector``, for a
+    failed aligned SPF identifier ``SPF-DNS`` with the record evaluated; then the
     failed message. The Subject is ``FW:`` and the original subject, as in RFC 9991's
     example. Send it to each ``ruf=`` address (after the external-destination check);
     DKIM-sign it so that it is DMARC-aligned (RFC 9991 §5.1).
@@ -710,6 +711,10 @@ def build_failure_report(message: bytes, results: AuthResults, *, reporter: str,
     fields.append(f"Delivery-Result: "
                   f"{_header_value(delivery_result or _DELIVERY.get(dmarc.disposition, 'other'))}")
     fields += dkim_fields
+    if "spf" in failed and spf.record:
+        # RFC 6591 §3.1: the record SPF evaluated, as "type : domain : record".
+        record = _header_value(spf.record).replace("\\", "\\\\").replace('"', '\\"')
+        fields.append(f'SPF-DNS: txt : {_header_value(spf.domain)} : "{record}"')
     feedback = "\r\n".join(fields) + "\r\n"
 
     subject = next((v for n, v in _header_fields(head) if n.lower() == "subject"), None)
