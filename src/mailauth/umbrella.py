@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from functools import cache
 
 from ._arguments import (
     check_bool,
@@ -210,6 +211,19 @@ _ARC_FIELDS = frozenset({"arc-seal", "arc-message-signature", "arc-authenticatio
 _SPOOL_IN_MEMORY = 8 << 20   # a body beyond this goes to a temporary file
 
 
+@cache
+def _no_arc_sets() -> ARCResult:
+    """verify_arc's result for a message without ARC fields (RFC 8617 §5.2 step 1:
+    none), made once by the ARC flow itself and shared (it is frozen)."""
+    flow = verify_arc_flow(parse_message(b"From: a@example.org\r\n\r\n"), now=0.0)
+    try:
+        flow.send(None)
+    except StopIteration as done:
+        result: ARCResult = done.value
+        return result
+    raise AssertionError("the ARC flow asked a question about a message without ARC")
+
+
 def _spooled(message: Message) -> Message:
     """The message with its body copied to a temporary file (in memory up to 8 MB),
     so that it can be read more than once. Blocking: run as :func:`work`."""
@@ -263,8 +277,8 @@ def authenticate_flow(message: Message, *, ip: str | None, helo: str | None,
     else:
         spf_flow = check_spf_flow(ip, mail_from, helo, now=now, receiver=receiver)
     spool = None
-    if arc and not message.seekable and "dkim-signature" in message and any(
-            h.lname in _ARC_FIELDS for h in message.headers):
+    sealed = arc and any(h.lname in _ARC_FIELDS for h in message.headers)
+    if sealed and not message.seekable and "dkim-signature" in message:
         # DKIM and ARC each read the body; a pipe can be read once: copy it first.
         message = spool = yield from work(_spooled, message)
     dkim_flow = verify_dkim_flow(message, now=now, min_rsa_bits=min_rsa_bits,
@@ -272,8 +286,10 @@ def authenticate_flow(message: Message, *, ip: str | None, helo: str | None,
     rev_flow: Flow[IPRevResult | None] = (iprev_flow(ip) if ip is not None and iprev
                                           else returned(None))
     arc_flow: Flow[ARCResult | None] = returned(None)
-    if arc:
+    if sealed:
         arc_flow = verify_arc_flow(message, now=now, min_rsa_bits=min_rsa_bits)
+    elif arc:   # most mail: no ARC fields, nothing to ask or hash
+        arc_flow = returned(_no_arc_sets())
     domains, problem = author_domains(message)
     evaluate = domains if problem is None or (not strict_authors and domains) else ()
     try:
