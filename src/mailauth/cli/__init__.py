@@ -34,6 +34,13 @@ __all__ = ["ExitStatus", "add_dns_options", "build_parser", "main", "resolver_fr
 
 # Sub-modules that provide commands, in the order `mailauth --help` lists them.
 _COMMAND_MODULES = ("check", "spf", "dkim", "arc", "mta_sts", "tlsrpt", "reports", "dane", "dns")
+# Commands with sub-commands, so that errors before parsing ends name both words.
+_SUBCOMMANDS = {
+    "dkim": ("verify", "sign", "keygen"),
+    "arc": ("verify", "seal"),
+    "tlsrpt": ("record", "summarize"),
+    "reports": ("summarize", "parse"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,9 +79,7 @@ def _command_of(argv: Sequence[str]) -> str | None:
     """The command named on the command line (for errors before parsing ends)."""
     words = [a for a in argv if not a.startswith("-")]
     if words and words[0].replace("-", "_") in _COMMAND_MODULES:
-        if words[0] == "dkim" and len(words) > 1 and words[1] in ("verify", "sign", "keygen"):
-            return " ".join(words[:2])
-        if words[0] == "tlsrpt" and len(words) > 1 and words[1] in ("record", "summarize"):
+        if len(words) > 1 and words[1] in _SUBCOMMANDS.get(words[0], ()):
             return " ".join(words[:2])
         return words[0]
     return None
