@@ -41,6 +41,7 @@ from ._result import ARCResult
 __all__ = ["AuthResultsLike", "seal_message"]
 
 _WIDTH = 76
+_MAX_LINE = 998   # octets of a header line without its CRLF (RFC 5322 §2.1.1)
 
 
 @runtime_checkable
@@ -111,17 +112,25 @@ def _pack(words: list[str], first: str) -> list[str]:
 
 
 def _layout(name: str, tags: list[tuple[str, str]], b64: str) -> bytes:
-    """The field: the tags before ``b=`` after the name, ``b=`` starting a line of its
-    own with its value cut at 72 columns (70 characters after ``b=``, then 72), the
-    tags after it packed on the following lines. With ``b64`` empty this is the text
-    that is hashed: the signature is then written into its own lines only."""
+    """The field: the tags before ``b=`` after the name, ``b=`` on a line of its own,
+    the tags after it packed on the following lines. With ``b64`` empty this is the
+    text that is hashed: the signature is then written into its own line only.
+
+    The ``b=`` value is not folded (a line of up to 998 octets, RFC 5322 §2.1.1): a
+    later hop's ARC-Seal covers this field in relaxed form, where a fold inside the
+    value stays as a space, so a folded value gives another seal than the reference
+    signer's. Unfolded, the seals are those of the ValiMail suite byte for byte
+    (tests/test_arc_vectors.py). Only a signature too long for one line is folded."""
     index = [t for t, _ in tags].index("b")
     before = [f"{t}={v};" for t, v in tags[:index]]
     after = [f"{t}={v}" for t, v in tags[index + 1:]]
     after = [w + ";" for w in after[:-1]] + after[-1:]
     lines = _pack(before, f"{name}:")
-    pieces = [b64[:70]] + [b64[i:i + 72] for i in range(70, len(b64), 72)]
-    b_lines = [" b=" + pieces[0]] + [" " + p for p in pieces[1:]]
+    if len(b64) + 4 <= _MAX_LINE:
+        b_lines = [" b=" + b64]
+    else:   # only a signature of over 7,900 bits needs a fold
+        pieces = [b64[:70]] + [b64[i:i + 72] for i in range(70, len(b64), 72)]
+        b_lines = [" b=" + pieces[0]] + [" " + p for p in pieces[1:]]
     b_lines[-1] += ";" if after else ""
     lines += b_lines
     lines += _pack(after, "")
