@@ -1115,3 +1115,30 @@ def test_arc_and_apply_override_are_checked() -> None:
     with pytest.raises(ArgumentTypeError):
         check_dmarc(message("a@example.com"), spf=None, dkim=None,
                     apply_override="yes")  # type: ignore[arg-type]
+
+
+_RESINFO = st.builds(
+    lambda m, r, k, v: f"{m}={r} {k}={v}",
+    st.sampled_from(["dmarc", "dkim", "spf", "arc", "x-other", "DKIM"]),
+    st.sampled_from(["pass", "fail", "none", "PASS", "softfail"]),
+    st.sampled_from(["header.from", "header.d", "header.i", "smtp.mailfrom", "smtp.helo",
+                     "policy.x"]),
+    st.sampled_from(["example.com", "EXAMPLE.com.", "@example.com", "a@example.com",
+                     "mail.example.com", "example.net", "a..b", '"x y"', "b@sub.example.com"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(recorded=st.lists(_RESINFO, min_size=1, max_size=5),
+       ams=st.sampled_from([Status.PASS, Status.FAIL, Status.NONE]),
+       oldest=st.sampled_from([None, 0, 1, 2]))
+def test_any_recorded_results_give_an_override_only_for_an_aligned_pass(
+        recorded: list[str], ams: Status, oldest: int | None) -> None:
+    hop = _Hop(1, LIST, "; ".join(recorded), ams=ams)
+    o = overridden(_Chain(hop, oldest_pass=oldest)).override
+    if o is None:
+        return
+    verified = ams is Status.PASS or (ams is Status.NONE and oldest in (0, 1))
+    assert verified
+    method, _, rest = o.evidence.partition("=pass ")
+    assert method in ("dmarc", "dkim", "spf")
+    assert "example.com" in rest and "example.net" not in rest
