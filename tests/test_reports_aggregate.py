@@ -1,0 +1,246 @@
+"""parse_aggregate on authored input: containers, tolerated deviations and their
+warnings, refusals with their reasons, the private fast helpers against their plain
+references, parse_many, and hypothesis: nothing but ParseError ever escapes."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import ipaddress
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailauth.errors import ArgumentTypeError, ParseError
+from mailauth.reports import NAMESPACE, AggregateReport, parse_aggregate, parse_many
+from mailauth.reports._aggregate import _ip_address
+
+RECORD = (b"<record><row><source_ip>%s</source_ip><count>%s</count><policy_evaluated>"
+          b"<disposition>none</disposition><dkim>pass</dkim><spf>fail</spf>"
+          b"</policy_evaluated></row><identifiers><header_from>example.com</header_from>"
+          b"</identifiers><auth_results><dkim><domain>example.com</domain>"
+          b"<selector>s1</selector><result>pass</result></dkim><spf>"
+          b"<domain>example.com</domain><result>fail</result></spf></auth_results>"
+          b"</record>")
+HEAD = (b'<?xml version="1.0" encoding="UTF-8"?>\n<feedback>'
+        b"<report_metadata><org_name>Reporter</org_name><email>r@reporter.example</email>"
+        b"<report_id>id-1</report_id><date_range><begin>1700000000</begin>"
+        b"<end>1700086399</end></date_range></report_metadata>"
+        b"<policy_published><domain>example.com</domain><p>reject</p><pct>100</pct>"
+        b"</policy_published>")
+
+
+def report(*records: bytes, head: bytes = HEAD) -> bytes:
+    return head + b"".join(records) + b"</feedback>"
+
+
+def rec(ip: bytes = b"192.0.2.1", count: bytes = b"3") -> bytes:
+    return RECORD % (ip, count)
+
+
+def test_a_plain_rfc7489_report() -> None:
+    r = parse_aggregate(report(rec(), rec(b"2001:db8::1", b"4")))
+    assert isinstance(r, AggregateReport)
+    assert (r.org_name, r.email, r.report_id) == ("Reporter", "r@reporter.example", "id-1")
+    assert r.date_begin.timestamp() == 1700000000 and r.date_end.timestamp() == 1700086399
+    assert r.format == "rfc7489" and r.version is None
+    assert r.policy.pct == 100 and r.policy.p == "reject"
+    assert [str(x.source_ip) for x in r.records] == ["192.0.2.1", "2001:db8::1"]
+    assert r.message_count == 7 and r.pass_count == 7
+    assert r.records[0].dkim_results[0].selector == "s1"
+    assert r.records[0].spf_results[0].scope is None
+    assert r.warnings == ()
+    assert "Reporter on example.com" in str(r)
+    assert "192.0.2.1" in r._repr_html_()
+
+
+def test_containers_give_the_same_report() -> None:
+    xml = report(rec())
+    plain = parse_aggregate(xml)
+    assert parse_aggregate(gzip.compress(xml)) == plain
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("reporter!example.com!1700000000!1700086399.xml", xml)
+    assert parse_aggregate(out.getvalue()) == plain
+    nested = io.BytesIO()
+    with zipfile.ZipFile(nested, "w") as z:
+        z.writestr("r.xml.gz", gzip.compress(xml))
+    assert parse_aggregate(nested.getvalue()) == plain
+    for ctype, payload in (("application/gzip", gzip.compress(xml)),
+                           ("application/octet-stream", gzip.compress(xml)),
+                           ("text/xml", xml)):
+        msg = EmailMessage()
+        msg["Subject"] = "Report Domain: example.com Submitter: reporter.example"
+        msg.set_content("A report.")
+        maintype, subtype = ctype.split("/")
+        msg.add_attachment(payload, maintype=maintype, subtype=subtype,
+                           filename="reporter!example.com!1700000000!1700086399.xml.gz")
+        assert parse_aggregate(msg.as_bytes()) == plain
+
+
+def test_a_zip_with_more_than_the_report_says_so() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("readme.txt", b"hello")
+        z.writestr("report.xml", report(rec()))
+    r = parse_aggregate(out.getvalue())
+    assert len(r.records) == 1
+    assert any("readme.txt" in w for w in r.warnings)
+
+
+def test_a_message_without_a_report() -> None:
+    msg = EmailMessage()
+    msg["Subject"] = "hello"
+    msg.set_content("no report here")
+    with pytest.raises(ParseError, match="no DMARC report attachment"):
+        parse_aggregate(msg.as_bytes())
+
+
+def test_the_rfc9990_namespace_with_a_prefix() -> None:
+    xml = (b'<d:feedback xmlns:d="' + NAMESPACE.encode() + b'"><d:version>1.0</d:version>'
+           b"<d:report_metadata><d:org_name>o</d:org_name><d:email>e</d:email>"
+           b"<d:report_id>i</d:report_id><d:date_range><d:begin>1</d:begin>"
+           b"<d:end>2</d:end></d:date_range></d:report_metadata><d:policy_published>"
+           b"<d:domain>example.com</d:domain><d:p>none</d:p></d:policy_published>"
+           + (rec().replace(b"<", b"<d:").replace(b"<d:/", b"</d:")) + b"</d:feedback>")
+    r = parse_aggregate(xml)
+    assert r.format == "rfc9990" and r.version == "1.0"
+    assert r.records[0].header_from == "example.com" and r.warnings == ()
+
+
+def test_extensions_are_kept_as_xml() -> None:
+    ext = b'<extension><x:arc-override xmlns:x="urn:x">never</x:arc-override></extension>'
+    head = HEAD.replace(b"</policy_published>", b"</policy_published>" + ext)
+    record = rec().replace(b"</auth_results>", b"</auth_results><x:arc>1</x:arc>")
+    r = parse_aggregate(report(record, head=head))
+    assert r.extensions == ('<x:arc-override xmlns:x="urn:x">never</x:arc-override>',)
+    assert r.records[0].extensions == ("<x:arc>1</x:arc>",)
+    assert parse_aggregate(r.to_xml()) == r
+
+
+@pytest.mark.parametrize(("change", "warning"), [
+    ((b"<count>3</count>", b"<count>3.0</count>"), "count written as '3.0'"),
+    ((b"<spf>fail</spf></policy", b"<spf>FAIL</spf></policy"), "written as 'FAIL'"),
+    ((b"<header_from>", b"<bogus>1</bogus><header_from>"), "unknown element <bogus>"),
+    ((b"<org_name>Reporter</org_name>", b""), "no org_name"),
+])
+def test_tolerated_deviations_are_said(change: tuple[bytes, bytes], warning: str) -> None:
+    xml = report(rec()).replace(*change)
+    r = parse_aggregate(xml)
+    assert len(r.records) == 1
+    assert any(warning in w for w in r.warnings), r.warnings
+
+
+def test_a_record_that_cannot_be_placed_is_left_out_and_said() -> None:
+    r = parse_aggregate(report(rec(b"not-an-ip"), rec(), rec(b"192.0.2.9", b"many")))
+    assert len(r.records) == 1
+    assert any("not-an-ip" in w for w in r.warnings)
+    assert any("'many'" in w for w in r.warnings)
+
+
+def test_a_windows_1252_report() -> None:
+    xml = report(rec()).replace(b'encoding="UTF-8"', b'encoding="windows-1252"').replace(
+        b"Reporter", b"R\xe9porter")
+    assert parse_aggregate(xml).org_name == "Réporter"
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"", "empty"),
+    (b"   \n", "empty"),
+    (b"hello world", "neither XML"),
+    (b"<html><body/></html>", "root element is <html>"),
+    (b"<feedback><report_metadata/></feedback>", "no <policy_published>"),
+    (b"<feedback><policy_published/></feedback>", "no <report_metadata>"),
+    (b"<feedback><report_metadata/><policy_published/></feedback>", "date_range"),
+    (HEAD.replace(b"<begin>1700000000", b"<begin>yesterday") + b"</feedback>",
+     "not a time"),
+    (b"<feedback><a></b></feedback>", "not well-formed"),
+    (b"\x1f\x8b\x08\x00garbage", "gzip"),
+    (gzip.compress(report(rec()))[:-30], "truncated|corrupt"),
+    (b"PK\x03\x04broken", "zip"),
+])
+def test_refusals_say_why(data: bytes, reason: str) -> None:
+    with pytest.raises(ParseError, match=reason):
+        parse_aggregate(data)
+
+
+def test_argument_types() -> None:
+    with pytest.raises(ArgumentTypeError):
+        parse_aggregate("<feedback/>")  # type: ignore[arg-type]
+    assert parse_aggregate(bytearray(report(rec()))).records[0].count == 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_random_bytes_raise_only_parse_error(data: bytes) -> None:
+    try:
+        parse_aggregate(data)
+    except ParseError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mutated_reports_raise_only_parse_error(data: st.DataObject) -> None:
+    xml = bytearray(report(rec(), rec(b"2001:db8::5")))
+    for _ in range(data.draw(st.integers(1, 6))):
+        at = data.draw(st.integers(0, len(xml) - 1))
+        action = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        if action == "flip":
+            xml[at] = data.draw(st.integers(0, 255))
+        elif action == "cut":
+            del xml[at:at + data.draw(st.integers(1, 20))]
+        else:
+            xml[at:at] = data.draw(st.sampled_from([b"<", b"&", b"</record>", b"<!--",
+                                                    b"\xff", b"<record>", b"]]>"]))
+    try:
+        r = parse_aggregate(bytes(xml))
+    except ParseError:
+        return
+    assert isinstance(r, AggregateReport)
+    assert all(x.count >= 0 for x in r.records)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(
+    st.ip_addresses().map(str),
+    st.tuples(*[st.integers(0, 999)] * 4).map(lambda t: ".".join(map(str, t))),
+    st.from_regex(r"[0-9.]{1,16}", fullmatch=True),
+    st.text(max_size=20)))
+def test_the_fast_address_reader_equals_ipaddress(text: str) -> None:
+    try:
+        expected: object = ipaddress.ip_address(text)
+    except ValueError:
+        expected = ValueError
+    try:
+        got: object = _ip_address(text)
+    except ValueError:
+        got = ValueError
+    assert got == expected
+    assert type(got) is type(expected)
+
+
+def test_parse_many_in_order_with_progress(tmp_path: Path) -> None:
+    paths = []
+    for i in range(7):
+        path = tmp_path / f"{i}.xml.gz"
+        path.write_bytes(gzip.compress(report(*[rec()] * (i + 1))))
+        paths.append(path)
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"nothing")
+    paths += [bad, tmp_path / "missing.xml"]
+    seen: list[tuple[int, int | None, Path]] = []
+    one = list(parse_many(paths, progress=lambda d, t, p: seen.append((d, t, p))))
+    assert [p for p, _ in one] == paths
+    assert [len(r.records) for _, r in one[:7] if isinstance(r, AggregateReport)] == [
+        1, 2, 3, 4, 5, 6, 7]
+    assert isinstance(one[7][1], ParseError) and isinstance(one[8][1], OSError)
+    assert [d for d, _, _ in seen] == list(range(1, 10)) and seen[-1][1] == 9
+    two = list(parse_many(paths, jobs=2, chunk=2))
+    assert [p for p, _ in two] == paths
+    assert [r for _, r in two[:7]] == [r for _, r in one[:7]]
+    assert str(two[7][1]) == str(one[7][1])
