@@ -66,10 +66,9 @@ def _aligned(domain: str, header_from: str) -> bool:
 
 def classify(record: ReportRecord) -> Cause:
     """The likely cause behind one record's results (see the module's list)."""
-    reasons = {r.type for r in record.reasons}
     if record.dkim == "pass" and record.spf == "pass":
         return "ok"
-    if reasons & _FORWARDING:
+    if record.reasons and any(r.type in _FORWARDING for r in record.reasons):
         return "forwarder"
     if record.dkim == "pass":
         return "forwarder"
@@ -249,21 +248,22 @@ class _Acc:
         self.dispositions: Counter[str] = Counter()
         self.reports: set[int] = set()
 
-    def add(self, record: ReportRecord, cause: Cause, report: int) -> None:
-        n = record.count
+    def add(self, n: int, facts: tuple[bool, bool, bool, bool, bool], cause: Cause,
+            disposition: str, report: int) -> None:
+        dmarc, dkim, spf, dkim_auth, spf_auth = facts
         self.messages += n
-        if record.dmarc_pass:
+        if dmarc:
             self.dmarc += n
-        if record.dkim == "pass":
+        if dkim:
             self.dkim += n
-        if record.spf == "pass":
+        if spf:
             self.spf += n
-        if any(d.result == "pass" for d in record.dkim_results):
+        if dkim_auth:
             self.dkim_auth += n
-        if any(s.result == "pass" for s in record.spf_results):
+        if spf_auth:
             self.spf_auth += n
         self.causes[cause] += n
-        self.dispositions[record.disposition] += n
+        self.dispositions[disposition] += n
         self.reports.add(report)
 
     def tally(self, key: str) -> Tally:
@@ -325,12 +325,18 @@ def summarize(reports: Iterable[AggregateReport] | AggregateReport) -> Summary:
         last = end if last is None or end > last else last
         day = begin.strftime("%Y-%m-%d")
         org = report.org_name or "(no org_name)"
+        by_org, by_day = orgs[org], days[day]
         for record in report.records:
             cause = classify(record)
             ip = str(record.source_ip)
-            for acc in (totals, orgs[org], sources[ip], froms[record.header_from or "(none)"],
-                        days[day]):
-                acc.add(record, cause, index)
+            facts = (record.dkim == "pass" or record.spf == "pass", record.dkim == "pass",
+                     record.spf == "pass",
+                     any(d.result == "pass" for d in record.dkim_results),
+                     any(s.result == "pass" for s in record.spf_results))
+            n, disposition = record.count, record.disposition
+            for acc in (totals, by_org, sources[ip], froms[record.header_from or "(none)"],
+                        by_day):
+                acc.add(n, facts, cause, disposition, index)
             if cause != "ok":
                 key = (ip, record.header_from, cause)
                 group = found.get(key)
