@@ -62,6 +62,14 @@ def test_rows_are_plain_values() -> None:
     json.dumps(rows, default=str)
 
 
+def test_rows_see_the_other_reports_of_a_source() -> None:
+    broken = record("192.0.2.1", 4, dkim="fail", spf="fail", dkim_results=(),
+                    spf_results=(("example.org", "softfail"),))
+    assert to_rows(make_report([broken]))[0]["cause"] == "spoofer"
+    rows = to_rows([make_report([GOOD]), make_report([broken])])
+    assert rows[1]["cause"] == "unauthenticated"
+
+
 def test_wrong_input() -> None:
     assert to_rows([]) == []
     with pytest.raises(TypeError):

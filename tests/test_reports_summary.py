@@ -96,7 +96,9 @@ def test_each_kind_of_mail_has_its_cause() -> None:
     broken = record(dkim="fail", spf="fail", dkim_results=(("example.org", "fail"),),
                     spf_results=(("lists.example", "softfail"),))
     assert classify(broken) == "forwarder"  # its own signature broke on the way
-    assert set(CAUSES) == {"ok", "forwarder", "spf_only", "third_party", "spoofer"}
+    assert classify(SPOOF, source_passes=True) == "unauthenticated"
+    assert set(CAUSES) == {"ok", "forwarder", "spf_only", "third_party", "spoofer",
+                           "unauthenticated"}
 
 
 def test_explanations_name_the_domains() -> None:
@@ -151,6 +153,17 @@ def test_findings_what_fails_most_first() -> None:
     ]
     assert s.findings[0].reporters == ("google.com",)
     assert "esp.example" in s.findings[0].explanation
+
+
+def test_nothing_passing_from_a_source_that_passes_elsewhere_is_no_spoofer() -> None:
+    broken = record("192.0.2.1", 4, dkim="fail", spf="fail", dkim_results=(),
+                    spf_results=(("example.org", "softfail"),))
+    s = summarize([make_report([GOOD]), make_report([broken, SPOOF], report_id="r2")])
+    assert [(f.source_ip, f.cause) for f in s.findings] == [
+        ("203.0.113.66", "spoofer"), ("192.0.2.1", "unauthenticated")]
+    assert "other mail from this source passes" in s.findings[1].explanation
+    assert {t.key: t.likely_cause for t in s.by_source} == {
+        "192.0.2.1": "unauthenticated", "203.0.113.66": "spoofer"}
 
 
 def test_one_report_and_none() -> None:

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ..errors import ArgumentTypeError
 from ._model import AggregateReport
 
 __all__ = ["ROW_COLUMNS", "to_dataframe", "to_rows"]
@@ -35,16 +34,6 @@ def _joined(values: Iterable[str | None]) -> str:
     return ",".join(v or "" for v in values)
 
 
-def _reports(reports: Iterable[AggregateReport] | AggregateReport
-             ) -> Iterable[AggregateReport]:
-    if isinstance(reports, AggregateReport):
-        return (reports,)
-    if isinstance(reports, str | bytes):
-        raise ArgumentTypeError("to_rows() takes AggregateReport values (parse the files "
-                                "with parse_aggregate first), not text")
-    return reports
-
-
 def to_rows(reports: Iterable[AggregateReport] | AggregateReport) -> list[Row]:
     """One plain ``dict`` per record of every report, keys as :data:`ROW_COLUMNS`.
 
@@ -53,17 +42,17 @@ def to_rows(reports: Iterable[AggregateReport] | AggregateReport) -> list[Row]:
     ``dkim_selectors`` and ``dkim_results`` line up); ``dkim``/``spf`` are the
     policy-evaluated (aligned) results, ``dkim_auth``/``spf_auth`` whether any
     signature or the SPF check passed at all, ``dmarc`` is ``"pass"`` or ``"fail"``,
-    and ``cause`` the likely cause of :func:`~mailauth.reports.classify`.
+    and ``cause`` the likely cause of :func:`~mailauth.reports.classify` (seeing
+    whether other mail from the same source passes, in any of the reports).
 
     :param reports: :class:`~mailauth.reports.AggregateReport` values (or one).
     """
-    from ._summary import classify
+    from ._summary import _listed, _passing_sources, classify
 
+    listed = _listed(reports, "to_rows")
+    passing = _passing_sources(listed)
     rows: list[Row] = []
-    for report in _reports(reports):
-        if not isinstance(report, AggregateReport):
-            raise ArgumentTypeError(f"to_rows() takes AggregateReport values, not "
-                                    f"{type(report).__name__}")
+    for report in listed:
         pol = report.policy
         meta: Row = {
             "org_name": report.org_name, "email": report.email,
@@ -90,7 +79,8 @@ def to_rows(reports: Iterable[AggregateReport] | AggregateReport) -> list[Row]:
                 "spf_auth": any(s.result == "pass" for s in record.spf_results),
                 "override_reasons": _joined(r.type for r in record.reasons),
                 "override_comments": _joined(r.comment for r in record.reasons),
-                "cause": classify(record)})
+                "cause": classify(record,
+                                  source_passes=record.source_ip in passing)})
             rows.append(row)
     return rows
 

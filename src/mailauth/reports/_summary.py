@@ -14,7 +14,10 @@ result is ``pass``), and names the likely cause of what fails:
   domain's own signature broke in transit: mail relayed by a forwarder or list;
 - ``spf_only``: DMARC passes on SPF alone (DKIM missing or unaligned), so it would
   fail once forwarded;
-- ``spoofer``: nothing passes for anyone: mail the domain did not send.
+- ``spoofer``: nothing passes for anyone, from a source IP none of whose mail passes:
+  mail the domain did not send;
+- ``unauthenticated``: nothing passes, from a source IP that also sends mail that
+  passes: a server of the domain's (or a forwarder) failing now and then.
 
 Reverse names of the source IPs (PTR records) are asked only when wanted, as a flow:
 :func:`reverse_names_flow`, ready to run as :func:`resolve_reverse_names`.
@@ -26,7 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from ipaddress import ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Literal
 
 from .._arguments import check_number
@@ -36,10 +39,10 @@ from ._model import AggregateReport, ReportRecord
 
 __all__ = ["CAUSES", "DEFAULT_MAX_FAILURE_BYTES", "ROW_COLUMNS", "Cause", "FailureReport",
            "Finding", "Summary", "Tally", "build_failure_report", "classify", "explain",
-           "parse_failure", "render_html", "resolve_reverse_names", "reverse_names_flow",
-           "summarize", "to_dataframe", "to_rows"]
+           "parse_failure", "render_html", "resolve_reverse_names",
+           "reverse_names_flow", "summarize", "to_dataframe", "to_rows"]
 
-Cause = Literal["ok", "forwarder", "spf_only", "third_party", "spoofer"]
+Cause = Literal["ok", "forwarder", "spf_only", "third_party", "spoofer", "unauthenticated"]
 
 #: Each cause in words, for tables and pages.
 CAUSES: Mapping[Cause, str] = {
@@ -51,6 +54,8 @@ CAUSES: Mapping[Cause, str] = {
     "third_party": "an unaligned third-party sender: DKIM or SPF passes, but not for the "
                    "header From domain",
     "spoofer": "a spoofer: nothing passes, from a source with no passing mail",
+    "unauthenticated": "nothing passes, from a source that also sends passing mail: a "
+                       "sender of the domain failing now and then",
 }
 
 _FORWARDING = frozenset({"forwarded", "trusted_forwarder", "mailing_list"})
@@ -64,8 +69,13 @@ def _aligned(domain: str, header_from: str) -> bool:
     return bool(d) and (d == h or d.endswith("." + h) or h.endswith("." + d))
 
 
-def classify(record: ReportRecord) -> Cause:
-    """The likely cause behind one record's results (see the module's list)."""
+def classify(record: ReportRecord, *, source_passes: bool = False) -> Cause:
+    """The likely cause behind one record's results (see the module's list).
+
+    :param source_passes: whether other mail from the same source IP passes DKIM or
+        SPF (in any report): then a record where nothing passes is ``unauthenticated``
+        rather than ``spoofer``. :func:`summarize` and :func:`to_rows` work it out.
+    """
     if record.dkim == "pass" and record.spf == "pass":
         return "ok"
     if record.reasons and any(r.type in _FORWARDING for r in record.reasons):
@@ -83,7 +93,7 @@ def classify(record: ReportRecord) -> Cause:
            for d in record.dkim_results):
         # The domain's own signature is there but broke: altered in transit.
         return "forwarder"
-    return "spoofer"
+    return "unauthenticated" if source_passes else "spoofer"
 
 
 def explain(record: ReportRecord, cause: Cause | None = None) -> str:
@@ -119,6 +129,9 @@ def explain(record: ReportRecord, cause: Cause | None = None) -> str:
             parts.append(f"SPF passes for {', '.join(spf_pass)}")
         return f"{' and '.join(parts)}, not aligned with {hf}: a third-party sender; " \
                f"give it a DKIM key of {hf} or an aligned Return-Path"
+    if cause == "unauthenticated":
+        return f"nothing passes (SPF {spf_words}, DKIM {dkim_words}), though other mail " \
+               "from this source passes: a sender failing now and then"
     return f"nothing passes (SPF {spf_words}, DKIM {dkim_words}): mail {hf} did not send"
 
 
@@ -301,8 +314,8 @@ def summarize(reports: Iterable[AggregateReport] | AggregateReport) -> Summary:
     :param reports: :class:`~mailauth.reports.AggregateReport` values (or one).
     :raises ArgumentTypeError: for anything else in ``reports``.
     """
-    if isinstance(reports, AggregateReport):
-        reports = (reports,)
+    reports = _listed(reports, "summarize")
+    passing = _passing_sources(reports)
     totals = _Acc()
     orgs: dict[str, _Acc] = defaultdict(_Acc)
     sources: dict[str, _Acc] = defaultdict(_Acc)
@@ -314,9 +327,6 @@ def summarize(reports: Iterable[AggregateReport] | AggregateReport) -> Summary:
     last: datetime | None = None
     count = 0
     for index, report in enumerate(reports):
-        if not isinstance(report, AggregateReport):
-            raise ArgumentTypeError(f"summarize() takes AggregateReport values, not "
-                                    f"{type(report).__name__}")
         count += 1
         domains.setdefault(report.policy.domain, None)
         begin = _utc(report.date_begin)
@@ -327,7 +337,7 @@ def summarize(reports: Iterable[AggregateReport] | AggregateReport) -> Summary:
         org = report.org_name or "(no org_name)"
         by_org, by_day = orgs[org], days[day]
         for record in report.records:
-            cause = classify(record)
+            cause = classify(record, source_passes=record.source_ip in passing)
             ip = str(record.source_ip)
             facts = (record.dkim == "pass" or record.spf == "pass", record.dkim == "pass",
                      record.spf == "pass",
@@ -369,6 +379,30 @@ def _calendar(days: Mapping[str, object]) -> list[str]:
     if span > _MAX_FILLED_DAYS:
         return listed
     return [(start + timedelta(days=n)).strftime("%Y-%m-%d") for n in range(span + 1)]
+
+
+def _listed(reports: Iterable[AggregateReport] | AggregateReport, verb: str
+            ) -> list[AggregateReport]:
+    if isinstance(reports, AggregateReport):
+        return [reports]
+    if isinstance(reports, str | bytes):
+        raise ArgumentTypeError(f"{verb}() takes AggregateReport values (parse the files "
+                                "with parse_aggregate first), not text")
+    listed = list(reports)
+    for report in listed:
+        if not isinstance(report, AggregateReport):
+            raise ArgumentTypeError(f"{verb}() takes AggregateReport values, not "
+                                    f"{type(report).__name__}")
+    return listed
+
+
+def _passing_sources(reports: Iterable[AggregateReport]) -> set[IPv4Address | IPv6Address]:
+    """The source IPs with some mail passing DKIM or SPF (aligned or not) in the
+    reports: the sources whose failing mail is not a spoofer's."""
+    return {r.source_ip for report in reports for r in report.records
+            if r.dkim == "pass" or r.spf == "pass"
+            or any(d.result == "pass" for d in r.dkim_results)
+            or any(x.result == "pass" for x in r.spf_results)}
 
 
 def _utc(when: datetime) -> datetime:
