@@ -139,8 +139,10 @@ def parse_aggregate(data: bytes | bytearray | memoryview, *,
 
 
 def _read(pieces: Any, limits: Limits, warnings: dict[str, None],
-          encoding: str | None) -> AggregateReport:
-    reader = _Reader(limits, warnings)
+          encoding: str | None, reader: _Reader | None = None) -> AggregateReport:
+    """The plain path: elements built as the document is parsed, records taken away
+    as they end (see ``_xml.TreeParser``)."""
+    reader = reader or _Reader(limits, warnings)
     parser = TreeParser(reader.take, encoding=encoding)
     try:
         root = parser.feed(pieces)
@@ -148,6 +150,8 @@ def _read(pieces: Any, limits: Limits, warnings: dict[str, None],
         if parser.malformed:
             raise _Malformed(exc) from None
         raise
+    if root is None:  # pragma: no cover - a TreeParser with take always builds
+        raise ParseError("no XML element found", rfc=_RFC)
     namespace = NAMESPACE if NAMESPACE in root.attrib.values() else ""
     if reader.prefixed:
         _unprefix(root)

@@ -41,20 +41,22 @@ class TreeParser:
     """Parse one XML document fed in pieces into elements.
 
     :param take: called after each piece with the root element and whether the
-        document has ended; it removes the children it is done with.
+        document has ended; it removes the children it is done with. None: no
+        elements are built, the document is only checked (well-formed, no DTD).
     """
 
-    def __init__(self, take: Callable[[Element, bool], None], *,
+    def __init__(self, take: Callable[[Element, bool], None] | None, *,
                  encoding: str | None = None) -> None:
         self.root: Element | None = None
         self.malformed = False
         self._take = take
         self._builder = TreeBuilder()
         p = xml.parsers.expat.ParserCreate(encoding)
-        p.buffer_text = True
-        p.StartElementHandler = self._first
-        p.EndElementHandler = self._builder.end
-        p.CharacterDataHandler = self._builder.data
+        if take is not None:
+            p.buffer_text = True
+            p.StartElementHandler = self._first
+            p.EndElementHandler = self._builder.end
+            p.CharacterDataHandler = self._builder.data
         p.StartDoctypeDeclHandler = self._doctype
         p.EntityDeclHandler = self._entity
         p.ExternalEntityRefHandler = self._external
@@ -80,9 +82,12 @@ class TreeParser:
 
     # --- feeding --------------------------------------------------------------------
 
-    def feed(self, pieces: Iterable[bytes]) -> Element:
-        """Parse the document's bytes, end it, and return its root element.
+    def feed(self, pieces: Iterable[bytes],
+             then: Callable[[bytes], None] | None = None) -> Element | None:
+        """Parse the document's bytes, end it, and return its root element (None when
+        no elements are built).
 
+        :param then: called with each piece once it has been parsed.
         :raises ParseError: for XML that is not well-formed or that is refused.
         """
         p = self._parser
@@ -102,7 +107,9 @@ class TreeParser:
                     if text_run > _MAX_TEXT:
                         raise _Refused(f"more than {_MAX_TEXT} bytes of text without "
                                        f"markup")
-                    if self.root is not None:
+                    if then is not None:
+                        then(piece)
+                    if self.root is not None and self._take is not None:
                         self._take(self.root, False)
                         if len(list(self.root.iter())) > _MAX_LIVE:
                             raise _Refused(f"more than {_MAX_LIVE} elements outside the "
@@ -110,11 +117,16 @@ class TreeParser:
             p.Parse(b"", True)
         except _Refused as exc:
             raise ParseError(f"refused: {exc}", rfc=_RFC) from None
+        except LookupError as exc:  # an encoding Python does not know
+            self.malformed = True
+            raise ParseError(f"not readable XML: {exc}", rfc=_RFC) from None
         except xml.parsers.expat.ExpatError as exc:
             self.malformed = True
             raise ParseError(f"not well-formed XML: "
                              f"{xml.parsers.expat.ErrorString(exc.code)} at line "
                              f"{exc.lineno}, column {exc.offset}", rfc=_RFC) from None
+        if self._take is None:
+            return None
         root = self._builder.close()
         self._take(root, True)
         return root
