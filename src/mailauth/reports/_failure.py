@@ -35,13 +35,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from .._arguments import check_int
 from ..errors import ArgumentTypeError, ParseError, UsageError
-
-if TYPE_CHECKING:
-    from ..umbrella import AuthResults
+from ..umbrella import AuthResults
 
 __all__ = ["DEFAULT_MAX_FAILURE_BYTES", "FailureReport", "build_failure_report",
            "parse_failure"]
@@ -643,9 +641,7 @@ def build_failure_report(message: bytes, results: AuthResults, *, reporter: str,
     """
     if not isinstance(message, bytes | bytearray | memoryview):
         raise ArgumentTypeError(f"the message is bytes, not {type(message).__name__}")
-    from ..umbrella import AuthResults as _AuthResults
-
-    if not isinstance(results, _AuthResults):
+    if not isinstance(results, AuthResults):
         raise ArgumentTypeError(f"results is mailauth's AuthResults, not "
                                 f"{type(results).__name__}")
     if include not in ("headers", "message"):
