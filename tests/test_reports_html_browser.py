@@ -22,6 +22,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import shared_vector
 from mailauth.errors import ParseError
@@ -244,3 +246,41 @@ def test_empty_summary_renders() -> None:
     page = render_html(summarize([]))
     assert 'data-total="0"' in page and "(no reports)" in page
 
+
+
+_ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "div",
+                 "b", "figure", "figcaption", "svg", "line", "text", "g", "rect", "circle",
+                 "polyline", "span", "table", "tr", "th", "td", "ul", "li"}
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: set[str] = set()
+        self.attrs: set[str] = set()
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.attrs.update(k for k, _ in attrs)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+@given(org=st.text(max_size=40), header_from=st.text(max_size=40),
+       report_id=st.text(max_size=20))
+@settings(max_examples=150, deadline=None)
+def test_any_text_from_a_report_stays_text(org: str, header_from: str,
+                                            report_id: str) -> None:
+    reports = [make_report([record("192.0.2.9", 2, header_from=header_from, dkim="fail",
+                                   spf="fail", dkim_results=((header_from, "pass"),))],
+                           org=org, domain="example.org", report_id=report_id)]
+    page = render_html(summarize(reports))
+    parsed = _Tags()
+    parsed.feed(page)
+    assert parsed.tags <= _ALLOWED_TAGS
+    assert not any(a.startswith("on") or a in ("src", "href") for a in parsed.attrs)
+    text = " ".join("".join(parsed.text).split())
+    visible = " ".join(org.split()) if org else "(no org_name)"
+    assert visible in text  # shown as text, whatever it holds
