@@ -15,9 +15,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import shared_vector
 from mailauth.errors import ArgumentTypeError, ParseError
-from mailauth.reports import NAMESPACE, AggregateReport, parse_aggregate, parse_many
-from mailauth.reports._aggregate import _ip_address
+from mailauth.reports import (
+    NAMESPACE,
+    AggregateReport,
+    ReportRecord,
+    parse_aggregate,
+    parse_many,
+)
+from mailauth.reports._aggregate import _ip_address, _parse
+from mailauth.reports._containers import Limits
+from test_reports_build import reports as generated_reports
 
 RECORD = (b"<record><row><source_ip>%s</source_ip><count>%s</count><policy_evaluated>"
           b"<disposition>none</disposition><dkim>pass</dkim><spf>fail</spf>"
@@ -245,3 +254,94 @@ def test_parse_many_in_order_with_progress(tmp_path: Path) -> None:
     assert [p for p, _ in two] == paths
     assert [r for _, r in two[:7]] == [r for _, r in one[:7]]
     assert str(two[7][1]) == str(one[7][1])
+
+
+# --- the fast path (private, _scan.py) against the plain one ---------------------------
+
+def _both(data: bytes) -> tuple[object, object]:
+    """(fast, plain): each the report, or the ParseError's text."""
+    limits = Limits()
+    out: list[object] = []
+    for fast in (True, False):
+        try:
+            out.append(_parse(data, limits, fast=fast))
+        except ParseError as exc:
+            out.append(str(exc))
+    return out[0], out[1]
+
+
+def test_the_fast_path_equals_the_plain_one_on_every_sample() -> None:
+    base = shared_vector()
+    paths = [p for d in ("parsedmarc-samples/aggregate", "parsedmarc-samples/aggregate_invalid",
+                         "parsedmarc-samples/extract_report", "mox-reports/dmarc-reports",
+                         "stalwart-mail-auth/resources/dmarc-feedback")
+             for p in sorted((base / d).iterdir()) if p.suffix != ".json"]
+    assert len(paths) == 39
+    for path in paths:
+        fast, plain = _both(path.read_bytes())
+        assert fast == plain, path.name
+
+
+LAYOUTS = [
+    rec(),
+    rec().replace(b"<selector>s1</selector><result>pass</result>",
+                  b"<result>pass</result><selector>s1</selector>"),  # another order
+    rec().replace(b"<dkim>pass</dkim>", b"<dkim>Pass</dkim>"),          # a capital
+    rec().replace(b"</auth_results>", b"</auth_results><x:e xmlns:x='u'>1</x:e>"),
+    rec().replace(b"<row>", b"<row><!-- a comment -->"),
+    rec().replace(b"example.com</header_from>", b"a&amp;b</header_from>"),
+    rec().replace(b"</policy_evaluated>", b"<reason><type>mailing_list</type>"
+                  b"<comment> list </comment></reason></policy_evaluated>"),
+    rec().replace(b"<header_from>", b"<envelope_to>rcpt.example</envelope_to>"
+                  b"<envelope_from></envelope_from><header_from>"),
+    rec().replace(b"</header_from>", b"</header_from><envelope_from>x.example"
+                  b"</envelope_from>"),
+    rec(b"2001:db8::7", b" 12 "),
+    rec(b"999.1.1.1"),
+    rec().replace(b"<spf><domain>", b"<spf><scope>MFROM</scope><domain>"),
+    rec().replace(b"<human_result>", b"").replace(b"<result>pass</result></dkim>",
+                                                  b"<result>pass</result><human_result/>"
+                                                  b"</dkim>"),
+    rec().replace(b"<identifiers>", b"<identifiers><header_from>twice.example"
+                  b"</header_from>"),
+    rec().replace(b"<policy_evaluated>", b"<policy_evaluated><reason><type></type>"
+                  b"</reason>"),
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(LAYOUTS), min_size=1, max_size=12), st.data())
+def test_the_fast_path_equals_the_plain_one_on_odd_records(
+        records: list[bytes], data: st.DataObject) -> None:
+    xml = bytearray(report(*records))
+    if data.draw(st.booleans()):
+        at = data.draw(st.integers(0, len(xml) - 1))
+        xml[at:at + data.draw(st.integers(0, 3))] = data.draw(st.sampled_from(
+            [b"", b"<", b"&", b"</record>", b"<record>", b"<!--", b"-->", b"\xff", b" "]))
+    body = bytes(xml)
+    fast, plain = _both(body)
+    assert fast == plain
+    fast, plain = _both(gzip.compress(body))
+    assert fast == plain
+
+
+@settings(max_examples=40, deadline=None)
+@given(generated_reports())
+def test_the_fast_path_equals_the_plain_one_on_generated_reports(
+        built: AggregateReport) -> None:
+    fast, plain = _both(built.to_xml())
+    assert fast == plain == built
+
+
+def test_the_fast_path_reads_plain_records_itself() -> None:
+    from mailauth.reports._aggregate import _Reader
+    from mailauth.reports._containers import open_document
+    from mailauth.reports._scan import _record, scan
+
+    reader = _Reader(Limits(), {})
+    assert isinstance(_record(rec()[8:-9], reader), ReportRecord)
+    assert not isinstance(_record(LAYOUTS[1][8:-9], reader), ReportRecord)  # plain reads it
+    data = shared_vector("parsedmarc-samples", "aggregate",
+                         "!large-example.com!1711897200!1711983600.xml").read_bytes()
+    rest = scan(open_document(data, Limits(), {}), reader)
+    assert len(reader.records) == 2286 and b"<record>" not in rest
