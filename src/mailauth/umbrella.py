@@ -36,7 +36,7 @@ from ._arguments import (
 )
 from ._display import Card, Displayed, Part
 from ._flow import Check, Flow, gather, returned, work
-from ._headerfmt import authentication_results, comment, resinfo
+from ._headerfmt import authentication_results, resinfo
 from ._iprev import IPRevResult, check_iprev, iprev_flow
 from ._message import Message, MessageSource, parse_message
 from .arc import ARCResult, verify_arc_flow
@@ -117,16 +117,8 @@ class AuthResults(Displayed):
         if arc is None:
             return ""
         remote_ip = self.spf.ip if arc.status is not Status.NONE and self.spf.ip else None
-        words = arc.authres(remote_ip=remote_ip, chain=False).split(" ", 1)
-        if arc.status is Status.PASS and arc.chain:
-            # The sealers, oldest first, ":"-separated. IANA's registry knows no "arc"
-            # ptype (only smtp, header, body and policy), and for the arc method only
-            # smtp.remote-ip and header.oldest-pass (RFC 8617 §10.1): an "arc.chain="
-            # property, as OpenARC writes, would be unregistered. So it goes in a
-            # comment, which RFC 8601 §2.2 allows anywhere with any text; readers of
-            # OpenARC's fields still find "arc.chain=" in it.
-            words.insert(1, comment("arc.chain=" + ":".join(arc.chain)))
-        return " ".join(words)
+        # The sealers of a passing chain go in a comment (ARCResult.authres says why).
+        return arc.authres(remote_ip=remote_ip)
 
     def header(self, authserv_id: str, *, width: int = 78) -> str:
         """The Authentication-Results header field (RFC 8601 §2.2), without the CRLF.

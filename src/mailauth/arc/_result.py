@@ -136,31 +136,34 @@ class ARCResult(Displayed):
         return max((s.instance for s in self.sets), default=0)
 
     def authres(self, *, remote_ip: str | None = None, chain: bool = True) -> str:
-        """The ``arc=`` resinfo for Authentication-Results (RFC 8617 §10.1,
-        RFC 8601 §2.2): ``arc=pass smtp.remote-ip=192.0.2.1 header.oldest-pass=0
-        arc.chain=example.org:lists.example.net``.
+        """The ``arc=`` resinfo for Authentication-Results (RFC 8617 §6, RFC 8601
+        §2.2): ``arc=pass (arc.chain=example.org:lists.example.net)
+        smtp.remote-ip=192.0.2.1 header.oldest-pass=0``.
 
-        ``smtp.remote-ip`` (registered by RFC 8617) is written when ``remote_ip`` is
-        given, ``header.oldest-pass`` (registered) when the chain passed.
-        ``arc.chain``, the sealing domains oldest first separated by ":", is not in the
-        IANA registry: it is what OpenARC writes, and the way readers see who vouched
-        for the message; ``chain=False`` leaves it out. Unless the chain passes or is
-        none, ``reason=`` gives the first clause of :attr:`reason` and the failed instance.
+        ``smtp.remote-ip`` is written when ``remote_ip`` is given, and
+        ``header.oldest-pass`` when the chain passed: the two properties IANA registers
+        for the arc method. The sealing domains of a passing chain, oldest first and
+        separated by ":", go in a comment as ``arc.chain=...`` (``chain=False`` leaves
+        it out): IANA's registry has no "arc" ptype, so as a property it would be
+        unregistered, while a comment may carry any text, and readers of OpenARC's
+        fields still find ``arc.chain=`` in it. Unless the chain passes or is none,
+        ``reason=`` gives the first clause of :attr:`reason` and the failed instance.
         """
         properties: list[tuple[str, str]] = []
         if remote_ip:
             properties.append(("smtp.remote-ip", remote_ip))
         if self.status is Status.PASS and self.oldest_pass is not None:
             properties.append(("header.oldest-pass", str(self.oldest_pass)))
-        if chain and self.chain and self.status is not Status.NONE:
-            properties.append(("arc.chain", ":".join(self.chain)))
+        note = None
+        if chain and self.chain and self.status is Status.PASS:
+            note = "arc.chain=" + ":".join(self.chain)
         reason = None
         if self.status not in (Status.PASS, Status.NONE):
             reason = _first_clause(_INSTANCE_PREFIX.sub("", self.reason))
             if self.failed_instance is not None:
                 reason += f" (i={self.failed_instance})"
         return " ".join(resinfo("arc", str(self.status), reason=reason,
-                                properties=properties))
+                                properties=properties, comment_text=note))
 
     def _card(self, *, full: bool = True) -> Card:
         if not full:
