@@ -87,6 +87,18 @@ PUBLIC = {
         "is_tlsrpt_record", "parse_record", "parse_report", "report_from_json",
         "tlsrpt_policy_flow",
     },
+    "mailauth.reports": {
+        "CAUSES", "DEFAULT_MAX_FAILURE_BYTES", "DEFAULT_MAX_INFLATED", "DEFAULT_MAX_NESTING",
+        "DEFAULT_MAX_RECORDS", "DEFAULT_MAX_SIZE", "DEFAULT_MAX_ZIP_MEMBERS", "NAMESPACE",
+        "ROW_COLUMNS", "AggregateReport", "Cause", "DKIMAuthResult", "FailureReport",
+        "Finding", "PolicyOverride", "Progress", "PublishedPolicy", "ReportBuilder",
+        "ReportFormat", "ReportRecord", "RuaAuthorization", "RuaDestination",
+        "SPFAuthResult", "Summary", "Tally", "authorize_rua", "authorize_rua_flow",
+        "build_failure_report", "classify", "explain", "parse_aggregate", "parse_failure",
+        "parse_many", "parse_rua", "published_policy", "record_from_results", "render_html",
+        "resolve_reverse_names", "reverse_names_flow", "summarize", "to_dataframe",
+        "to_rows",
+    },
     "mailauth.umbrella": {"AuthResults", "IPRevResult", "authenticate", "authenticate_flow",
                           "check_iprev", "iprev_flow"},
     "mailauth.psl": {"PublicSuffixList", "StalePublicSuffixListWarning",
@@ -121,7 +133,7 @@ def _public_modules() -> list[types.ModuleType]:
              "mailauth.spf", "mailauth.dkim", "mailauth.arc", "mailauth.dmarc",
              "mailauth.umbrella",
              "mailauth.authres", "mailauth.tlsrpt", "mailauth.mta_sts", "mailauth.dane",
-             "mailauth.psl",
+             "mailauth.psl", "mailauth.reports",
              "mailauth.resolvers", "mailauth.fetchers"]
     return [importlib.import_module(n) for n in names]
 

@@ -17,15 +17,17 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from .._arguments import check_domain, check_int, check_mode, check_psl
 from .._domain import normalize_domain
 from .._flow import Check, Flow, Outcome, query
-from ..dmarc import is_dmarc_record, parse_record
+from ..dmarc import DMARCRecord, Mode, is_dmarc_record, parse_record
 from ..dmarc._discovery import organizational_domain_flow
 from ..errors import ArgumentTypeError, ParseError, UsageError
+from ..psl import PublicSuffixList
 from ..status import Status
+from ..umbrella import AuthResults
 from ._model import (
     AggregateReport,
     DKIMAuthResult,
@@ -34,11 +36,6 @@ from ._model import (
     ReportRecord,
     SPFAuthResult,
 )
-
-if TYPE_CHECKING:
-    from ..dmarc import DMARCRecord, Mode
-    from ..psl import PublicSuffixList
-    from ..umbrella import AuthResults
 
 __all__ = ["ReportBuilder", "RuaAuthorization", "RuaDestination", "authorize_rua",
            "authorize_rua_flow", "parse_rua", "published_policy", "record_from_results"]

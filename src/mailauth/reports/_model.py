@@ -15,13 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from ipaddress import IPv4Address, IPv6Address
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from .._display import Card, Displayed, Part
-
-if TYPE_CHECKING:
-    from email.message import EmailMessage
 
 __all__ = ["NAMESPACE", "AggregateReport", "DKIMAuthResult", "PolicyOverride",
            "PublishedPolicy", "ReportFormat", "ReportRecord", "SPFAuthResult"]
