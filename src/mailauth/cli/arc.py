@@ -151,9 +151,8 @@ def _this_hop(args: argparse.Namespace, data: bytes, resolver: Any
             mail_from = ""
         auth = authenticate(data, ip=args.ip, helo=args.helo, mail_from=mail_from,
                             now=args.now, budget=args.timeout).run(resolver)
-        found = getattr(auth, "arc", None)
-        chain = found if isinstance(found, ARCResult) else \
-            verify_arc(data, now=args.now, budget=args.timeout).run(resolver)
+        assert auth.arc is not None   # authenticate() verifies ARC unless arc=False
+        chain = auth.arc
         resinfos = list(auth.resinfos())
     if not any(r.split("=", 1)[0].strip().lower() == "arc" for r in resinfos):
         resinfos.append(chain.authres(remote_ip=args.ip))
