@@ -345,3 +345,20 @@ def test_the_fast_path_reads_plain_records_itself() -> None:
                          "!large-example.com!1711897200!1711983600.xml").read_bytes()
     rest = scan(open_document(data, Limits(), {}), reader)
     assert len(reader.records) == 2286 and b"<record>" not in rest
+
+
+def test_the_garbage_collector_is_left_as_it_was() -> None:
+    import gc
+
+    assert gc.isenabled()
+    parse_aggregate(report(rec()))
+    assert gc.isenabled()
+    with pytest.raises(ParseError):
+        parse_aggregate(b"<feedback/>")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse_aggregate(report(rec()))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
