@@ -418,3 +418,13 @@ def test_the_authorization_name_too_long_for_the_dns() -> None:
     host = ".".join(["a" * 60] * 3) + ".example"
     got = _authorize([f"mailto:r@{host}"], {})
     assert got[0][1:] == (False, "fail")
+
+
+def test_results_without_a_client_address_cannot_be_rows(
+        results: tuple[mailauth.AuthResults, ...]) -> None:
+    good, _ = results
+    no_ip = replace(good, spf=replace(good.spf, ip=""), envelope=())
+    with pytest.raises(UsageError, match="IP address"):
+        builder().add(no_ip)
+    with pytest.raises(UsageError):
+        builder().add(good, envelope_to="a..b")

@@ -130,7 +130,7 @@ def record_from_results(results: AuthResults, *, envelope_to: str | None = None
         spf="pass" if "spf" in aligned else "fail",
         reasons=tuple(reasons), header_from=dmarc.author_domain,
         envelope_from=envelope_from,
-        envelope_to=normalize_domain(envelope_to) if envelope_to else None,
+        envelope_to=check_domain("envelope_to", envelope_to) if envelope_to else None,
         dkim_results=dkims, spf_results=spfs)
     return policy, record
 
