@@ -362,3 +362,13 @@ def test_the_garbage_collector_is_left_as_it_was() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_reports_pickle_to_equal_reports() -> None:
+    import pickle
+
+    r = parse_aggregate(report(rec(), rec(b"2001:db8::2")).replace(
+        b"</policy_evaluated>", b"<reason><type>other</type></reason></policy_evaluated>"))
+    again = pickle.loads(pickle.dumps(r))
+    assert again == r and type(again.records[0].source_ip) is type(r.records[0].source_ip)
+    assert again.records[0].reasons == r.records[0].reasons != ()

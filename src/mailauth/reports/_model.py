@@ -32,6 +32,13 @@ NAMESPACE = "urn:ietf:params:xml:ns:dmarc-2.0"
 ReportFormat = Literal["rfc9990", "rfc7489"]
 
 
+def _reduce(self: object) -> tuple[type, tuple[object, ...]]:
+    """Pickle as the class and its fields in order: about twice as fast as the
+    dataclass default (``parse_many`` sends reports between processes)."""
+    cls = type(self)
+    return cls, tuple([getattr(self, name) for name in cls.__slots__])  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyOverride:
     """One ``<reason>`` of ``<policy_evaluated>``: why the disposition differs from the
@@ -291,3 +298,9 @@ class AggregateReport(Displayed):
                               "pass" if r.dmarc_pass else "fail",
                               f"{r.count} messages", tuple(rfacts)))
         return Card("dmarc-report", status, reason, tuple(facts), tuple(parts))
+
+
+for _cls in (PolicyOverride, DKIMAuthResult, SPFAuthResult, ReportRecord, PublishedPolicy,
+             AggregateReport):
+    _cls.__reduce__ = _reduce  # type: ignore[method-assign]
+del _cls
