@@ -260,3 +260,13 @@ def test_record_counts_equal_parsedmarcs() -> None:
                                              for r in theirs["report"]["records"])
     finally:
         logging.disable(logging.NOTSET)
+
+
+def test_parse_many_with_workers_gives_what_parse_aggregate_gives() -> None:
+    from mailauth.reports import parse_many
+
+    paths = _all_samples()
+    expected = [parse_aggregate(p.read_bytes()) for p in paths]
+    got = list(parse_many(paths, jobs=2, chunk=5))
+    assert [p for p, _ in got] == paths
+    assert [r for _, r in got] == expected
