@@ -364,6 +364,44 @@ def test_the_garbage_collector_is_left_as_it_was() -> None:
         gc.enable()
 
 
+def test_threads_parsing_at_once_never_leave_the_collector_off() -> None:
+    """The pause is counted (reports/_gcpause.py): overlapping pauses in threads end
+    with the collector on, as before the first one."""
+    import gc
+    import threading
+
+    from mailauth.reports._gcpause import collector_paused
+
+    inside = threading.Barrier(2)
+    first_out = threading.Event()
+    seen: list[bool] = []
+
+    def first() -> None:
+        with collector_paused():
+            inside.wait()
+        first_out.set()
+
+    def second() -> None:
+        with collector_paused():
+            inside.wait()
+            first_out.wait(5)
+            seen.append(gc.isenabled())   # the first thread's end must not turn it on
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == [False] and gc.isenabled()
+    data = report(rec())
+    workers = [threading.Thread(target=lambda: [parse_aggregate(data) for _ in range(50)])
+               for _ in range(4)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(30)
+    assert gc.isenabled()
+
+
 def test_reports_pickle_to_equal_reports() -> None:
     import pickle
 

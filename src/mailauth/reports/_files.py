@@ -8,7 +8,6 @@ callback hears of every file as it is done (the command line's progress line).
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -27,6 +26,7 @@ from ._containers import (
     DEFAULT_MAX_SIZE,
     DEFAULT_MAX_ZIP_MEMBERS,
 )
+from ._gcpause import collector_paused
 from ._model import (
     AggregateReport,
     DKIMAuthResult,
@@ -159,13 +159,7 @@ def parse_many(paths: Iterable[str | os.PathLike[str]], *, jobs: int = 1,
     batches = [items[i:i + chunk] for i in range(0, total, chunk)]
     with ProcessPoolExecutor(max_workers=min(jobs, len(batches))) as pool:
         for batch in pool.map(_many, batches, [limits] * len(batches)):
-            paused = gc.isenabled()
-            if paused:
-                gc.disable()
-            try:
+            with collector_paused():
                 outs = [_unpack(wire) for wire in batch]
-            finally:
-                if paused:
-                    gc.enable()
             for out in outs:
                 yield deliver(out)
