@@ -51,6 +51,30 @@ def rec(ip: bytes = b"192.0.2.1", count: bytes = b"3") -> bytes:
     return RECORD % (ip, count)
 
 
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_period_longer_than_a_day_or_backwards_is_read_with_a_warning(fast: bool) -> None:
+    """CASES 61: a date range over 24 h is kept as given, with the reason."""
+    week = HEAD.replace(b"1700086399", b"1700604800")
+    backwards = HEAD.replace(b"1700086399", b"1699999000")
+    records = [rec()] * (400 if fast else 1)   # a big report takes the fast path
+    r = parse_aggregate(report(*records, head=week))
+    assert r.date_end.timestamp() == 1700604800
+    assert "the date range covers 7.0 days; reports usually cover one day" in r.warnings[0]
+    assert parse_aggregate(report(*records, head=backwards)).warnings == (
+        "the date range ends before it begins",)
+    a_day_and_a_bit = HEAD.replace(b"1700086399", b"1700088000")  # rounding: no warning
+    assert parse_aggregate(report(*records, head=a_day_and_a_bit)).warnings == ()
+
+
+@pytest.mark.parametrize("body", [b"unused", b"\x91\x92 junk", b"  Hello there"])
+def test_what_is_no_report_is_refused_showing_how_it_begins(body: bytes) -> None:
+    """CASES 61: the literal body "unused", stray bytes: refused, saying what came."""
+    with pytest.raises(ParseError, match="neither XML, gzip, zip nor a mail message") as e:
+        parse_aggregate(body)
+    start = body.lstrip()[:40].decode("ascii", "backslashreplace")
+    assert repr(start) in str(e.value)
+
+
 def test_a_plain_rfc7489_report() -> None:
     r = parse_aggregate(report(rec(), rec(b"2001:db8::1", b"4")))
     assert isinstance(r, AggregateReport)

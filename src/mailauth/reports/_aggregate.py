@@ -49,6 +49,8 @@ from ._xml import Element, TreeParser, node_to_xml, repair
 __all__ = ["parse_aggregate"]
 
 _RFC = "RFC 9990 §2"
+_DAY = 86400
+_DAY_SLACK = 3600   # reporters round their period a little; not worth a warning
 _MAX_REPAIR = 8 * 1024 * 1024  # the largest document re-read after a repair
 _FAST_FROM = 4096  # smaller inputs take the plain path: the fast one gains nothing there
 _RFC9990_ONLY = frozenset({"testing", "discovery_method"})  # np is RFC 9091's too
@@ -461,6 +463,12 @@ class _Reader:
         if begin is None or end is None:
             raise ParseError("the report has no <date_range> with <begin> and <end>",
                              rfc=_RFC)
+        span = (end - begin).total_seconds()
+        if span < 0:
+            warnings["the date range ends before it begins"] = None
+        elif span > _DAY + _DAY_SLACK:
+            warnings[f"the date range covers {span / _DAY:.1f} days; reports usually "
+                     f"cover one day (RFC 7489's ri= default, 86400 s)"] = None
         for name in ("org_name", "email", "report_id"):
             if not meta.get(name):
                 warnings[f"<report_metadata> has no {name}"] = None

@@ -116,8 +116,9 @@ def open_document(data: bytes, limits: Limits, warnings: dict[str, None],
         return _from_message(data, limits, warnings, depth)
     if not data.strip():
         raise ParseError("the report is empty", rfc=_RFC)
-    raise ParseError("not a DMARC aggregate report: neither XML, gzip, zip nor a mail "
-                     "message", rfc=_RFC)
+    start = data.lstrip()[:40].decode("ascii", "backslashreplace")
+    raise ParseError(f"not a DMARC aggregate report: neither XML, gzip, zip nor a mail "
+                     f"message (it begins {start!r})", rfc=_RFC)
 
 
 def _inflate(data: bytes, warnings: dict[str, None]) -> Iterator[bytes]:
