@@ -216,15 +216,16 @@ def _no_arc_sets() -> ARCResult:
     raise AssertionError("the ARC flow asked a question about a message without ARC")
 
 
-def _spooled(message: Message) -> Message:
+def _spooled(message: Message) -> tuple[Message, tempfile.SpooledTemporaryFile[bytes]]:
     """The message with its body copied to a temporary file (in memory up to 8 MB),
-    so that it can be read more than once. Blocking: run as :func:`work`."""
+    so that it can be read more than once, and that file, for the caller to close.
+    Blocking: run as :func:`work`."""
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
     for chunk in message.iter_body(normalize=False):
         spool.write(chunk)
     spool.seek(0)
     return Message(message.headers, message.separator, message.defects,
-                   file=spool, file_pos=0)  # type: ignore[arg-type]
+                   file=spool, file_pos=0), spool  # type: ignore[arg-type]
 
 
 def _no_spf(reason: str, ip: str = "") -> SPFResult:
@@ -272,7 +273,7 @@ def authenticate_flow(message: Message, *, ip: str | None, helo: str | None,
     sealed = arc and any(h.lname in _ARC_FIELDS for h in message.headers)
     if sealed and not message.seekable and "dkim-signature" in message:
         # DKIM and ARC each read the body; a pipe can be read once: copy it first.
-        message = spool = yield from work(_spooled, message)
+        message, spool = yield from work(_spooled, message)
     dkim_flow = verify_dkim_flow(message, now=now, min_rsa_bits=min_rsa_bits,
                                  allow_sha1=allow_sha1)
     rev_flow: Flow[IPRevResult | None] = (iprev_flow(ip) if ip is not None and iprev
@@ -289,8 +290,8 @@ def authenticate_flow(message: Message, *, ip: str | None, helo: str | None,
             spf_flow, dkim_flow, rev_flow, arc_flow,
             gather(*(discover_policy_flow(d, mode=dmarc_mode, psl=psl) for d in evaluate)))
     finally:
-        if spool is not None and spool._file is not None:
-            spool._file.close()
+        if spool is not None:
+            spool.close()
     if not evaluate:
         assert problem is not None
         dmarc = problem_result(domains, problem, dmarc_mode, strict_authors)
