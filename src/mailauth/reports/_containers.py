@@ -22,6 +22,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .._gzip import MAGIC as _GZIP
+from .._gzip import GzipError, Inflater
 from ..errors import ParseError
 
 __all__ = ["DEFAULT_MAX_INFLATED", "DEFAULT_MAX_NESTING", "DEFAULT_MAX_RECORDS",
@@ -41,7 +43,6 @@ DEFAULT_MAX_RECORDS = 200_000
 
 _RFC = "RFC 9990 §3.1.1"
 _CHUNK = 64 * 1024
-_GZIP = b"\x1f\x8b"
 _ZIP = b"PK\x03\x04"
 _ZIP_EMPTY = b"PK\x05\x06"
 _EOCD = struct.Struct("<4s4H2LH")
@@ -123,35 +124,15 @@ def open_document(data: bytes, limits: Limits, warnings: dict[str, None],
 
 def _inflate(data: bytes, warnings: dict[str, None]) -> Iterator[bytes]:
     """The output of gzip data, piece by piece (RFC 1952; members one after another)."""
-    view = memoryview(data)
-    pos = 0
-    d = zlib.decompressobj(31)
-    while True:
-        if d.unconsumed_tail:
-            piece: bytes | memoryview = d.unconsumed_tail
-        elif pos < len(view):
-            piece = view[pos:pos + _CHUNK]
-            pos += len(piece)
-        else:
-            piece = b""
-        try:
-            out = d.decompress(piece, _CHUNK)
-        except zlib.error as exc:
-            raise ParseError(f"the gzip data is corrupt: {exc}", rfc=_RFC) from None
-        if out:
-            yield out
-        if d.eof:
-            # What the member left of the piece fed is the start of what follows.
-            pos -= len(d.unused_data) + len(d.unconsumed_tail)
-            if bytes(view[pos:pos + 2]) == _GZIP:  # another member (RFC 1952 §2.2)
-                d = zlib.decompressobj(31)
-                continue
-            if pos < len(view):
-                warnings[f"{len(view) - pos} bytes after the gzip data were "
-                         f"ignored"] = None
-            return
-        if not out and not piece:
-            raise ParseError("the gzip data ends early (truncated)", rfc=_RFC)
+    inflater = Inflater(data, chunk=_CHUNK)
+    try:
+        yield from inflater
+    except GzipError as exc:
+        if exc.truncated:
+            raise ParseError("the gzip data ends early (truncated)", rfc=_RFC) from None
+        raise ParseError(f"the gzip data is corrupt: {exc}", rfc=_RFC) from None
+    if inflater.trailing:
+        warnings[f"{len(inflater.trailing)} bytes after the gzip data were ignored"] = None
 
 
 def _from_gzip(data: bytes, limits: Limits, warnings: dict[str, None],

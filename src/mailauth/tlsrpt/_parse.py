@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._arguments import check_int
+from .._gzip import MAGIC as _GZIP
+from .._gzip import GzipError, Inflater
 from ..errors import ArgumentTypeError, ParseError
 from ._report import (
     _RESULT_TYPES,
@@ -37,7 +39,6 @@ DEFAULT_MAX_JSON_BYTES = 16 * 1024 * 1024
 """The largest JSON text it accepts, after decompression."""
 
 _RFC = "RFC 8460 §4.4"
-_GZIP = b"\x1f\x8b"
 _CHUNK = 256 * 1024
 _MAX_RATIO = 1100  # deflate expands at most ~1032:1; below limit/ratio no cap is needed
 _REPORT_TYPES = {
@@ -105,24 +106,17 @@ def _gunzip(data: bytes, limit: int) -> bytes | bytearray:
         if d.eof and not d.unused_data.strip(b"\0"):
             return out
     out_buf = bytearray()
-    pending = data
-    while True:
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        while not d.eof:
-            try:
-                chunk = d.decompress(pending, _CHUNK)
-            except zlib.error as exc:
-                raise ParseError(f"invalid gzip data: {exc}", rfc="RFC 8460 §5.2") from None
-            out_buf += chunk
+    try:
+        for piece in Inflater(data, chunk=_CHUNK):  # what follows the members is ignored
+            out_buf += piece
             if len(out_buf) > limit:
                 raise ParseError(f"the gzip report inflates beyond the limit of {limit} "
                                  "bytes (max_json_bytes)", rfc="RFC 8460 §5.2")
-            pending = d.unconsumed_tail
-            if not chunk and not pending and not d.eof:
-                raise ParseError("truncated gzip data", rfc="RFC 8460 §5.2")
-        pending = d.unused_data
-        if not pending.startswith(_GZIP):  # another member follows, or padding ends it
-            return out_buf
+    except GzipError as exc:
+        if exc.truncated:
+            raise ParseError("truncated gzip data", rfc="RFC 8460 §5.2") from None
+        raise ParseError(f"invalid gzip data: {exc}", rfc="RFC 8460 §5.2") from None
+    return out_buf
 
 
 def _from_message(data: bytes, limit: int, warnings: dict[str, None]) -> bytes | bytearray:
